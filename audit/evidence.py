@@ -1,0 +1,179 @@
+"""Records passed from the store to the controls: one `DeploymentEvidence` per deployment.
+
+Frozen dataclasses; `None` always means "unknown / not captured", never a made-up default.
+Controls read only these records, so they need no database and no network in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+VERDICTS = ("pass", "fail", "not_applicable", "not_available", "error")
+"""Every verdict a control can give. `not_available`: evidence could not be obtained."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One control's answer for one deployment."""
+
+    verdict: str
+    """One of `VERDICTS`."""
+    detail: str
+    """One sentence naming the run id, saying why."""
+    evidence: tuple[str, ...] = ()
+    """References to the stored rows the verdict rests on, e.g. "reviews:1234"."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job of the run's latest attempt."""
+
+    job_id: int
+    name: str
+    status: str | None
+    conclusion: str | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    run_attempt: int | None = None
+
+
+@dataclass(frozen=True)
+class Review:
+    """A pull-request review, in GitHub's chronological order."""
+
+    review_id: int
+    user: str | None
+    state: str
+    """APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED or PENDING."""
+    submitted_at: datetime | None
+    commit_id: str | None
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """The merged pull request behind the deployed commit."""
+
+    number: int
+    author: str | None
+    title: str | None
+    merged_at: datetime | None
+    merge_commit_sha: str | None
+    head_sha: str | None
+    html_url: str | None
+    reviews: tuple[Review, ...] = ()
+
+
+@dataclass(frozen=True)
+class Approval:
+    """An entry of the run's environment approvals (`/actions/runs/{id}/approvals`)."""
+
+    user: str | None
+    state: str
+    """approved or rejected."""
+    environments: tuple[str, ...]
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class DeploymentStatus:
+    """A status of the production deployment, oldest first."""
+
+    status_id: int
+    state: str
+    """waiting, queued, in_progress, success, failure, error, inactive …"""
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One security-scan finding on the normalised severity scale."""
+
+    tool: str
+    severity: str
+    """low, medium, high or critical."""
+    rule_id: str | None
+    title: str | None
+    location: str | None
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A workflow-run artifact and what capturing it gave."""
+
+    artifact_id: int
+    name: str
+    capture_status: str
+    """captured (a recognised scan report), not_scan (readable but not scan evidence),
+    expired (GitHub answered 410 or marked it expired before we captured it),
+    unreadable (bad zip, bad JSON, over a size cap …)."""
+    scan_format: str | None
+    """bandit, pip-audit, safety or sarif when recognised."""
+    capture_detail: str | None
+    sha256: str | None
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def is_scan_evidence(self) -> bool:
+        return self.scan_format is not None
+
+
+@dataclass(frozen=True)
+class DeploymentEvidence:
+    """Everything the store holds about one (repository, run id, environment) deployment."""
+
+    repository: str
+    run_id: int
+    run_attempt: int | None
+    environment: str
+    head_sha: str | None
+    head_branch: str | None
+    default_branch: str | None
+    actor: str | None
+    triggering_actor: str | None
+    event: str | None
+    created_at: datetime | None
+    html_url: str | None
+    deploy_job: Job | None
+    """The job that targeted the production environment."""
+    jobs: tuple[Job, ...] = ()
+    """Jobs of the run's latest attempt (`jobs?filter=latest`)."""
+    pull_requests_captured: bool = False
+    """True once `GET /commits/{sha}/pulls` was answered (even with no PR)."""
+    pull_request: PullRequest | None = None
+    approvals_captured: bool = False
+    approvals: tuple[Approval, ...] = ()
+    statuses_captured: bool = False
+    """False when the deployment statuses were never captured (lost to retention)."""
+    statuses: tuple[DeploymentStatus, ...] = ()
+    required_reviewers: int | None = None
+    """Required reviewers of the production environment at capture time; None unknown."""
+    artifacts: tuple[Artifact, ...] = ()
+    lost_artifacts: tuple[str, ...] = ()
+    """Names of artifacts known to have existed but not captured (expired, 410)."""
+
+    @property
+    def label(self) -> str:
+        """How a verdict's detail names this deployment."""
+        return f"run {self.run_id} of {self.repository}"
+
+
+WAITING = "waiting"
+APPROVED_NEXT_STATES = ("queued", "in_progress")
+
+
+def approval_times(statuses: tuple[DeploymentStatus, ...]) -> tuple[datetime | None, datetime | None]:
+    """(requested_at, approved_at) from a production deployment's statuses, oldest first.
+
+    GitHub's approvals endpoint carries no timestamp, so the request is the `waiting`
+    status and the approval the first status after it, when that one is queued or
+    in_progress (a failure right after waiting is a rejection, not an approval).
+    """
+    ordered = sorted(statuses, key=lambda s: (s.created_at is None, s.created_at, s.status_id))
+    for index, status in enumerate(ordered):
+        if status.state == WAITING:
+            following = ordered[index + 1] if index + 1 < len(ordered) else None
+            if following is not None and following.state in APPROVED_NEXT_STATES:
+                return status.created_at, following.created_at
+            return status.created_at, None
+    return None, None

@@ -6,6 +6,7 @@ typo never silently falls back to a default that changes what the auditor is sho
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import tomllib
@@ -129,3 +130,8 @@ class Environment:
             api_url=(os.environ.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
             repositories=tuple(validate_repository(r) for r in repos),
         )
+
+
+def matches_any(name: str, patterns) -> bool:
+    """True when `name` matches one of the fnmatch `patterns`, ignoring case."""
+    return any(fnmatch.fnmatchcase(name.lower(), pattern.lower()) for pattern in patterns)

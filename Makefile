@@ -1,0 +1,37 @@
+# One obvious way to run everything. The Makefile only calls the CLI (and pytest/ruff).
+QUARTER ?= 2024Q2
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: report verify test lint bench browse clean
+
+# (Re)install when pyproject.toml changes; editable, so templates/ and code are live.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/soc2-audit report --quarter $(QUARTER)
+
+verify: $(STAMP)
+	$(BIN)/soc2-audit verify output/$(QUARTER)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check audit tests
+
+bench: $(STAMP)
+	$(BIN)/python -m audit.render.bench
+
+browse: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[browse]'
+	$(BIN)/datasette output/evidence.db
+
+clean:
+	rm -rf output/*/ output/*.db output/*.db-wal output/*.db-shm

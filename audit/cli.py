@@ -1,0 +1,269 @@
+"""The `soc2-audit` command line: thin wrappers that parse arguments and call the pipeline.
+
+Every error a person can cause (a bad quarter, a malformed repository name, a missing
+key) ends as one line on stderr and exit code 2; evidence that fails verification exits 1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from audit import __version__
+from audit.config import Environment, Settings, load_settings, validate_repository
+from audit.errors import AuditError, UsageError
+from audit.quarter import Quarter
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where to extract from: the API, the repositories, and whether this is the demo."""
+
+    api_url: str
+    token: str | None
+    repositories: tuple[str, ...]
+    organization: str | None
+    demo: bool
+
+
+def _quarter(ctx, param, value):
+    return Quarter.parse(value) if value is not None else None
+
+
+def _repos(ctx, param, value):
+    return tuple(validate_repository(v) for v in value)
+
+
+quarter_option = click.option("--quarter", "-q", required=True, callback=_quarter, metavar="YYYYQn",
+                              help="Calendar quarter, e.g. 2024Q2.")
+db_option = click.option("--db", "db_path", type=click.Path(path_type=Path), envvar="AUDIT_DB",
+                         default="output/evidence.db", show_default=True,
+                         help="The evidence store (env AUDIT_DB); it accumulates across quarters.")
+repo_option = click.option("--repo", "repos", multiple=True, callback=_repos, metavar="OWNER/NAME",
+                           help="Repository in scope (repeatable); else AUDIT_REPOS or audit.toml.")
+output_option = click.option("--output", "output_dir", type=click.Path(path_type=Path), default=None,
+                             help="Output directory [default: output/<QUARTER>].")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="soc2-audit")
+def cli():
+    """Turn a quarter of GitHub Actions production deployments into signed SOC 2 evidence.
+
+    With no GITHUB_TOKEN and no repositories configured, every command runs on the
+    built-in demo organisation, served by a fake GitHub on 127.0.0.1.
+
+    Example:
+
+        soc2-audit report --quarter 2024Q2
+    """
+
+
+@cli.command()
+@quarter_option
+@repo_option
+@db_option
+def extract(quarter, repos, db_path):
+    """Capture the quarter's evidence from GitHub into the store (incremental).
+
+    Example:
+
+        soc2-audit extract --quarter 2024Q2 --repo acme/payments-api
+    """
+    settings = load_settings()
+    with _scope(settings, repos) as scope:
+        _extract(scope, settings, quarter, db_path)
+
+
+@cli.command()
+@quarter_option
+@db_option
+def evaluate(quarter, db_path):
+    """Compute every control's verdict for each deployment of the quarter.
+
+    Example:
+
+        soc2-audit evaluate --quarter 2024Q2
+    """
+    _evaluate(load_settings(), quarter, db_path)
+
+
+@cli.command()
+@quarter_option
+@db_option
+@output_option
+def render(quarter, db_path, output_dir):
+    """Write report.html, report.pdf (unsigned), population.csv and findings.json.
+
+    Example:
+
+        soc2-audit render --quarter 2024Q2 --output /tmp/2024Q2
+    """
+    _render(load_settings(), quarter, db_path, output_dir or Path("output") / str(quarter))
+
+
+@cli.command()
+@quarter_option
+@repo_option
+@db_option
+@output_option
+def report(quarter, repos, db_path, output_dir):
+    """Extract, evaluate, render and sign: the whole evidence package.
+
+    Example:
+
+        soc2-audit report --quarter 2024Q2
+    """
+    from audit.signing import load_identity, sign_package
+
+    settings = load_settings()
+    output_dir = output_dir or Path("output") / str(quarter)
+    with _scope(settings, repos) as scope:
+        identity = load_identity(demo=scope.demo)  # fail before spending API requests
+        _extract(scope, settings, quarter, db_path)
+    _evaluate(settings, quarter, db_path)
+    _render(settings, quarter, db_path, output_dir, organization=scope.organization)
+    sign_package(output_dir, identity, tsa_url=os.environ.get("AUDIT_TSA_URL") or None)
+    _say(f"signed by {identity.subject} (SHA-256 {identity.fingerprint_sha256[:16]}…)")
+    _say(f"report: {output_dir / 'report.pdf'}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--trust", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
+              help="PEM file of the root CA the signer must chain to.")
+def verify(path, trust):
+    """Check every signature and hash; exit 0 when intact, 1 when anything was altered.
+
+    Example:
+
+        soc2-audit verify output/2024Q2
+    """
+    from audit.signing import verify_path
+
+    if not path.exists():
+        raise UsageError(f"{path} does not exist")
+    result = verify_path(path, trust=trust)
+    for check in result.checks:
+        click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.message}")
+    if result.signer:
+        click.echo(f"signer: {result.signer}")
+    if result.fingerprint_sha256:
+        click.echo(f"certificate SHA-256: {result.fingerprint_sha256}")
+    if result.signed_at:
+        click.echo(f"signed at: {result.signed_at.isoformat()}")
+    click.echo("verified: every signature and hash holds" if result.ok else "NOT VERIFIED: see FAIL lines above")
+    sys.exit(0 if result.ok else 1)
+
+
+# -- the stages -----------------------------------------------------------------------------
+
+
+@contextmanager
+def _scope(settings: Settings, repos: tuple[str, ...]):
+    """Resolve the repositories and API; in demo mode, serve the demo organisation meanwhile."""
+    environment = Environment.from_os()
+    repositories = repos or environment.repositories or settings.repositories
+    if environment.token is None and not repositories and not settings.organization:
+        from audit.demo import DEMO_ORGANIZATION, DEMO_REPOSITORIES, start_demo_server
+
+        _say("DEMO MODE: no GITHUB_TOKEN and no repositories configured — using the built-in "
+             f"demo organisation {DEMO_ORGANIZATION} on a local fake GitHub. This is not real evidence.",
+             style="bold yellow")
+        server = start_demo_server()
+        try:
+            yield Scope(server.base_url, None, tuple(DEMO_REPOSITORIES), DEMO_ORGANIZATION, True)
+        finally:
+            server.stop()
+        return
+    if not repositories and not settings.organization:
+        raise UsageError("GITHUB_TOKEN is set but no repository is configured: pass --repo OWNER/NAME, "
+                         "set AUDIT_REPOS, or set repositories/organization in audit.toml")
+    if not repositories:
+        raise UsageError("organization scope is not supported yet: list repositories in audit.toml")
+    yield Scope(environment.api_url, environment.token, tuple(repositories), settings.organization, False)
+
+
+def _extract(scope: Scope, settings: Settings, quarter: Quarter, db_path: Path) -> None:
+    from audit.extract import Extractor, GitHubClient
+    from audit.store import open_store
+
+    db = open_store(db_path)
+    loopback = scope.api_url.startswith(("http://127.0.0.1", "http://localhost"))
+    client = GitHubClient(scope.api_url, scope.token, throttle=None if loopback else 0.25)
+    try:
+        summary = Extractor(db, client, settings, quarter, demo=scope.demo, progress=_say).run(
+            list(scope.repositories))
+    finally:
+        client.close()
+    _say(f"extracted {quarter}: {summary.production_deployments} production deployments, "
+         f"{summary.runs_listed} runs listed in {len(summary.windows)} windows, "
+         f"{summary.runs_captured} runs captured, {summary.requests} API requests")
+
+
+def _evaluate(settings: Settings, quarter: Quarter, db_path: Path) -> None:
+    from audit.evaluate import evaluate_quarter
+    from audit.store import open_store
+
+    db = open_store(db_path, create=False)
+    demo = bool(db.execute("select max(demo) from extractions where quarter = ?", [str(quarter)]).fetchone()[0])
+    summary = evaluate_quarter(db, quarter, settings, demo=demo)
+    failing = sum(counts.get("fail", 0) for counts in summary.counts.values())
+    _say(f"evaluated {quarter}: {summary.population} deployments, {failing} control failures")
+
+
+def _render(settings: Settings, quarter: Quarter, db_path: Path, output_dir: Path,
+            organization: str | None = None) -> None:
+    from audit.findings import build_findings
+    from audit.render import write_report
+    from audit.store import open_store, snapshot
+
+    db = open_store(db_path, create=False)
+    if organization is None and settings.organization:
+        organization = settings.organization
+    if organization is None and _is_demo(db, quarter):
+        from audit.demo import DEMO_ORGANIZATION
+
+        organization = DEMO_ORGANIZATION
+    findings = build_findings(db, quarter, settings, organization=organization)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("SHA256SUMS", "SHA256SUMS.p7s", "report.html.p7s", "signer.pem"):
+        (output_dir / stale).unlink(missing_ok=True)
+    write_report(findings, output_dir, population_pdf_limit=settings.population_pdf_limit)
+    snapshot(db, output_dir / "evidence.db")
+    _say(f"rendered {quarter}: {output_dir}")
+
+
+def _is_demo(db, quarter: Quarter) -> bool:
+    row = db.execute("select demo from evaluations where quarter = ?", [str(quarter)]).fetchone()
+    return bool(row and row[0])
+
+
+def _say(message: str, style: str | None = None) -> None:
+    """Progress for people: coloured on a terminal, plain lines in CI logs."""
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False).print(message, style=style, markup=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every anticipated error is one line on stderr, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="soc2-audit", standalone_mode=False)
+    except AuditError as error:
+        click.echo(f"soc2-audit: error: {error}", err=True)
+        sys.exit(error.exit_code)
+    except click.exceptions.Abort:
+        click.echo("soc2-audit: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        click.echo(f"soc2-audit: error: {error.format_message()}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    sys.exit(0)

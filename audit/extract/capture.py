@@ -1,0 +1,550 @@
+"""Capture one quarter of production-deployment evidence from GitHub into the store.
+
+For each repository in scope:
+
+1. the repository (default branch) and a snapshot of its environments' protection rules;
+2. the production deployments created in the quarter, and each one's statuses — the
+   statuses link a deployment to its run and job (`target_url` ends in
+   `/actions/runs/{run_id}/job/{job_id}`) and time the approval (`waiting` -> next);
+3. every workflow run created in the quarter, listed in `created` windows small enough
+   that none hits GitHub's 1,000-result cap on filtered listings;
+4. for each run behind a production deployment: its jobs, environment approvals,
+   artifacts (scan reports downloaded and parsed), the pull request of the deployed
+   commit and that PR's reviews.
+
+Extraction never judges. It is incremental: a completed run whose evidence is stored is
+not fetched again, a window whose first page answers 304 is skipped, and evidence once
+stored is never replaced by an emptier answer (GitHub forgets statuses after 90 days).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from dateutil import parser as dateparser
+from audit import __version__
+from audit.config import Settings, matches_any
+from audit.extract.client import GitHubClient
+from audit.quarter import Quarter
+from audit.scans import inspect_artifact
+from audit.store import now_utc, to_json, upsert_all
+
+RESULT_CAP = 1000
+"""GitHub returns at most this many results for a filtered run listing."""
+
+DEPLOYMENT_LAG = timedelta(days=7)
+"""A run created just before quarter end may deploy after it: look this far past the end."""
+
+_RUN_LINK = re.compile(r"/actions/runs/(\d+)(?:/job/(\d+))?")
+FINAL_STATES = {"success", "failure", "error", "inactive"}
+
+
+@dataclass
+class ExtractionSummary:
+    """What one `extract` did, for the terminal and the extraction log."""
+
+    extraction_id: int
+    repositories: list[str]
+    runs_listed: int = 0
+    production_deployments: int = 0
+    runs_captured: int = 0
+    requests: int = 0
+    windows: list[dict] = field(default_factory=list)
+
+
+Progress = Callable[[str], None]
+
+
+class Extractor:
+    """Pulls one quarter of evidence for a list of repositories into the store."""
+
+    def __init__(self, db, client: GitHubClient, settings: Settings, quarter: Quarter,
+                 *, demo: bool = False, progress: Progress | None = None):
+        self.db = db
+        self.client = client
+        self.settings = settings
+        self.quarter = quarter
+        self.demo = demo
+        self.start, self.end = quarter.bounds(settings.timezone)
+        self.progress = progress or (lambda message: None)
+        self.extraction_id = 0
+
+    def run(self, repositories: list[str]) -> ExtractionSummary:
+        started_at = now_utc()
+        self.extraction_id = (self.db.execute(
+            "select coalesce(max(extraction_id), 0) + 1 from extractions").fetchone()[0])
+        summary = ExtractionSummary(self.extraction_id, list(repositories))
+        upsert_all(self.db, "extractions", [{
+            "extraction_id": self.extraction_id, "started_at": started_at, "quarter": str(self.quarter),
+            "api_url": self.client.api_url, "demo": int(self.demo), "repositories": to_json(repositories),
+            "generator_version": __version__, "requests": 0,
+        }])
+        for repository in repositories:
+            self._capture_repository(repository, summary)
+        summary.requests = self.client.counter.requests
+        upsert_all(self.db, "extractions", [{
+            "extraction_id": self.extraction_id, "finished_at": now_utc(), "requests": summary.requests,
+        }])
+        return summary
+
+    # -- logging -------------------------------------------------------------------------
+
+    def _log(self, repository: str, query: str, params: dict, started_at: str, requests_before: int,
+             *, total_count: int | None = None, rows: int = 0, not_modified: bool = False) -> None:
+        upsert_all(self.db, "extraction_log", [{
+            "log_id": None, "extraction_id": self.extraction_id, "repository": repository,
+            "query": query, "params": to_json(params), "started_at": started_at,
+            "total_count": total_count, "rows": rows,
+            "requests": self.client.counter.requests - requests_before,
+            "rate_remaining": self.client.counter.rate_remaining, "not_modified": int(not_modified),
+        }])
+
+    def _logged(self, repository: str, query: str, params: dict, fetch):
+        """Run `fetch()` (returns (result, rows, total_count)) and log it as one query."""
+        started_at, before = now_utc(), self.client.counter.requests
+        result, rows, total_count = fetch()
+        self._log(repository, query, params, started_at, before, total_count=total_count, rows=rows)
+        return result
+
+    # -- per repository ------------------------------------------------------------------
+
+    def _capture_repository(self, repository: str, summary: ExtractionSummary) -> None:
+        self.progress(f"{repository}: repository and environments")
+        repo = self._logged(repository, "GET /repos/{owner}/{repo}", {},
+                            lambda: (self.client.repository(repository), 1, None))
+        captured_at = now_utc()
+        upsert_all(self.db, "repositories", [{
+            "full_name": repository, "default_branch": repo.get("default_branch"),
+            "private": int(bool(repo.get("private"))), "html_url": repo.get("html_url"),
+            "captured_at": captured_at, "raw": to_json(_trim_repository(repo)),
+        }])
+        environments = self._capture_environments(repository, captured_at)
+        production = self._production_environment_names(environments)
+        run_ids = set()
+        for environment in production:
+            run_ids |= self._capture_deployments(repository, environment, summary)
+        listed = self._capture_runs(repository, summary)
+        summary.runs_listed += listed
+        in_quarter = self._runs_in_quarter(repository, run_ids)
+        self.progress(f"{repository}: evidence for {len(in_quarter)} production runs")
+        for index, run in enumerate(in_quarter, 1):
+            if run["evidence_captured_at"]:
+                continue
+            self._capture_run_evidence(repository, run)
+            summary.runs_captured += 1
+            if index % 50 == 0:
+                self.progress(f"{repository}: {index}/{len(in_quarter)} runs")
+
+    def _capture_environments(self, repository: str, captured_at: str) -> list[str]:
+        url = f"{self.client.repo_url(repository)}/environments"
+        names, rows = [], []
+
+        def fetch():
+            count = None
+            for page in self.client.pages(url):
+                count = page.data.get("total_count", count)
+                for environment in page.data.get("environments", []):
+                    names.append(environment["name"])
+                    rows.append(_environment_row(repository, environment, captured_at))
+            return None, len(rows), count
+
+        self._logged(repository, "GET /repos/{owner}/{repo}/environments", {}, fetch)
+        upsert_all(self.db, "environment_snapshots", rows)
+        return names
+
+    def _production_environment_names(self, environments: list[str]) -> list[str]:
+        patterns = self.settings.production_environments
+        names = {name for name in environments if matches_any(name, patterns)}
+        # Literal names are queried even when the environment was deleted since.
+        names |= {p for p in patterns if not any(ch in p for ch in "*?[")}
+        return sorted(names)
+
+    # -- deployments ---------------------------------------------------------------------
+
+    def _capture_deployments(self, repository: str, environment: str, summary: ExtractionSummary) -> set[int]:
+        url = f"{self.client.repo_url(repository)}/deployments"
+        params = {"environment": environment}
+        horizon = self.end + DEPLOYMENT_LAG
+        deployments: list[dict] = []
+
+        def fetch():
+            for page in self.client.pages(url, params):
+                older = False
+                for deployment in page.data:
+                    created = _parse_time(deployment.get("created_at"))
+                    if created is None or created >= horizon:
+                        continue
+                    if created < self.start:
+                        older = True
+                        continue
+                    deployments.append(deployment)
+                if older or not page.data:
+                    break  # listed newest first: the rest are older than the quarter
+            return None, len(deployments), None
+
+        self._logged(repository, "GET /repos/{owner}/{repo}/deployments", params, fetch)
+        summary.production_deployments += len(deployments)
+        known = {row["deployment_id"]: row for row in self.db.query(
+            "select deployment_id, statuses_final, run_id, job_id from deployments where repository = ?",
+            [repository])}
+        captured_at = now_utc()
+        upsert_all(self.db, "deployments", [{
+            "deployment_id": d["id"], "repository": repository, "environment": d.get("environment"),
+            "sha": d.get("sha"), "ref": d.get("ref"), "task": d.get("task"),
+            "creator": (d.get("creator") or {}).get("login"), "created_at": d.get("created_at"),
+            "captured_at": captured_at, "raw": to_json(_trim_deployment(d)),
+        } for d in deployments])
+        run_ids = set()
+        for deployment in deployments:
+            previous = known.get(deployment["id"])
+            if previous and previous["statuses_final"]:
+                if previous["run_id"]:
+                    run_ids.add(previous["run_id"])
+                continue
+            run_id = self._capture_statuses(repository, deployment)
+            if run_id:
+                run_ids.add(run_id)
+        return run_ids
+
+    def _capture_statuses(self, repository: str, deployment: dict) -> int | None:
+        url = f"{self.client.repo_url(repository)}/deployments/{deployment['id']}/statuses"
+        statuses: list[dict] = []
+
+        def fetch():
+            for page in self.client.pages(url):
+                statuses.extend(page.data)
+            return None, len(statuses), None
+
+        self._logged(repository, "GET /repos/{owner}/{repo}/deployments/{id}/statuses",
+                     {"deployment_id": deployment["id"]}, fetch)
+        captured_at = now_utc()
+        run_id = job_id = None
+        for status in statuses:
+            for link in (status.get("log_url"), status.get("target_url")):
+                match = _RUN_LINK.search(link or "")
+                if match:
+                    run_id = run_id or int(match.group(1))
+                    if match.group(2):
+                        job_id = job_id or int(match.group(2))
+        update = {"deployment_id": deployment["id"]}
+        if statuses:
+            # Only a non-empty answer is evidence; an empty one after 90 days must not
+            # erase what an earlier capture kept.
+            upsert_all(self.db, "deployment_statuses", [{
+                "status_id": s["id"], "deployment_id": deployment["id"], "repository": repository,
+                "state": s.get("state"), "created_at": s.get("created_at"),
+                "creator": (s.get("creator") or {}).get("login"), "description": s.get("description"),
+                "target_url": s.get("target_url"), "log_url": s.get("log_url"), "captured_at": captured_at,
+            } for s in statuses])
+            update.update({
+                "statuses_captured_at": captured_at, "run_id": run_id, "job_id": job_id,
+                "statuses_final": int(any(s.get("state") in FINAL_STATES for s in statuses)),
+            })
+        upsert_all(self.db, "deployments", [update])
+        if run_id is None:
+            row = self.db["deployments"].get(deployment["id"])
+            run_id = row.get("run_id")
+        return run_id
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def _capture_runs(self, repository: str, summary: ExtractionSummary) -> int:
+        """List every run created in the quarter, window by window under the result cap."""
+        listed = 0
+        pending = [(self.start, self.end)]
+        while pending:
+            window_start, window_end = pending.pop(0)
+            outcome = self._capture_run_window(repository, window_start, window_end)
+            if outcome is None:  # over the cap: split and retry both halves
+                middle = window_start + (window_end - window_start) / 2
+                middle = middle.replace(microsecond=0)
+                pending[:0] = [(window_start, middle), (middle, window_end)]
+                continue
+            summary.windows.append(outcome)
+            listed += outcome["fetched"]
+        return listed
+
+    def _capture_run_window(self, repository: str, window_start: datetime, window_end: datetime) -> dict | None:
+        url = f"{self.client.repo_url(repository)}/actions/runs"
+        created = f"{_iso_z(window_start)}..{_iso_z(window_end - timedelta(seconds=1))}"
+        params = {"created": created}
+        key = {"repository": repository, "window_start": window_start.isoformat(),
+               "window_end": window_end.isoformat()}
+        previous = next(self.db.query(
+            "select * from run_windows where repository = ? and window_start = ? and window_end = ?",
+            list(key.values())), None)
+        started_at, before = now_utc(), self.client.counter.requests
+        first = self.client.get(url, {**params, "per_page": 100},
+                                etag=previous["etag"] if previous else None)
+        if first.not_modified:
+            self._log(repository, "GET /repos/{owner}/{repo}/actions/runs", params, started_at, before,
+                      total_count=previous["total_count"], rows=0, not_modified=True)
+            return {**key, "total_count": previous["total_count"], "fetched": previous["fetched"],
+                    "not_modified": True}
+        total_count = first.data.get("total_count", 0)
+        if total_count >= RESULT_CAP and window_end - window_start > timedelta(seconds=2):
+            self._log(repository, "GET /repos/{owner}/{repo}/actions/runs", params, started_at, before,
+                      total_count=total_count, rows=0)
+            return None
+        captured_at = now_utc()
+        fetched = 0
+        for page in self.client.pages(url, params, first=first):
+            runs = page.data.get("workflow_runs", [])
+            fetched += len(runs)
+            self._store_runs(repository, runs, captured_at)
+        self._log(repository, "GET /repos/{owner}/{repo}/actions/runs", params, started_at, before,
+                  total_count=total_count, rows=fetched)
+        window = {**key, "total_count": total_count, "fetched": fetched, "etag": first.etag,
+                  "captured_at": captured_at}
+        upsert_all(self.db, "run_windows", [window])
+        return {**window, "not_modified": False}
+
+    def _store_runs(self, repository: str, runs: list[dict], captured_at: str) -> None:
+        existing = {row["run_id"]: row for row in self.db.query(
+            "select run_id, run_attempt, status, evidence_captured_at from workflow_runs "
+            "where repository = ? and run_id in (%s)" % ",".join("?" * len(runs)),
+            [repository, *[r["id"] for r in runs]])} if runs else {}
+        rows = []
+        for run in runs:
+            row = _run_row(repository, run, captured_at)
+            old = existing.get(run["id"])
+            if old and old["evidence_captured_at"] and (
+                    old["run_attempt"] == row["run_attempt"] and old["status"] == row["status"]):
+                row["evidence_captured_at"] = old["evidence_captured_at"]
+            else:
+                row["evidence_captured_at"] = None  # a re-run after capture: fetch again
+            rows.append(row)
+        upsert_all(self.db, "workflow_runs", rows)
+
+    def _runs_in_quarter(self, repository: str, run_ids: set[int]) -> list[dict]:
+        if not run_ids:
+            return []
+        rows = self.db.query(
+            "select * from workflow_runs where repository = ? and run_id in (%s) order by created_at"
+            % ",".join("?" * len(run_ids)), [repository, *sorted(run_ids)])
+        return [row for row in rows if self.start <= _parse_time(row["created_at"]) < self.end]
+
+    # -- evidence of one run -------------------------------------------------------------
+
+    def _capture_run_evidence(self, repository: str, run: dict) -> None:
+        run_id = run["run_id"]
+        run_url = f"{self.client.repo_url(repository)}/actions/runs/{run_id}"
+        self._capture_jobs(repository, run_id, run_url)
+        self._capture_approvals(repository, run_id, run_url)
+        self._capture_artifacts(repository, run_id, run_url)
+        if run["head_sha"]:
+            self._capture_pull_request(repository, run["head_sha"])
+        if run["status"] == "completed":
+            upsert_all(self.db, "workflow_runs", [{
+                "repository": repository, "run_id": run_id, "evidence_captured_at": now_utc()}])
+
+    def _capture_jobs(self, repository: str, run_id: int, run_url: str) -> None:
+        jobs: list[dict] = []
+
+        def fetch():
+            count = None
+            for page in self.client.pages(f"{run_url}/jobs", {"filter": "all"}):
+                count = page.data.get("total_count", count)
+                jobs.extend(page.data.get("jobs", []))
+            return None, len(jobs), count
+
+        self._logged(repository, "GET /repos/{owner}/{repo}/actions/runs/{id}/jobs",
+                     {"run_id": run_id, "filter": "all"}, fetch)
+        captured_at = now_utc()
+        upsert_all(self.db, "jobs", [{
+            "job_id": job["id"], "repository": repository, "run_id": run_id,
+            "run_attempt": job.get("run_attempt"), "name": job.get("name"), "status": job.get("status"),
+            "conclusion": job.get("conclusion"), "started_at": job.get("started_at"),
+            "completed_at": job.get("completed_at"), "html_url": job.get("html_url"),
+            "captured_at": captured_at,
+        } for job in jobs])
+        self._mark(repository, run_id, "jobs", captured_at)
+
+    def _capture_approvals(self, repository: str, run_id: int, run_url: str) -> None:
+        # PyGithub has no method for this endpoint, and its answer carries no timestamp.
+        approvals = self._logged(repository, "GET /repos/{owner}/{repo}/actions/runs/{id}/approvals",
+                                 {"run_id": run_id},
+                                 lambda: _with_count(self.client.get(f"{run_url}/approvals").data or []))
+        captured_at = now_utc()
+        upsert_all(self.db, "approvals", [{
+            "repository": repository, "run_id": run_id, "seq": seq,
+            "user": (entry.get("user") or {}).get("login"), "state": entry.get("state"),
+            "comment": entry.get("comment"),
+            "environments": to_json(sorted(e.get("name") for e in entry.get("environments") or [])),
+            "captured_at": captured_at,
+        } for seq, entry in enumerate(approvals)])
+        self._mark(repository, run_id, "approvals", captured_at)
+
+    def _capture_artifacts(self, repository: str, run_id: int, run_url: str) -> None:
+        artifacts: list[dict] = []
+
+        def fetch():
+            count = None
+            for page in self.client.pages(f"{run_url}/artifacts"):
+                count = page.data.get("total_count", count)
+                artifacts.extend(page.data.get("artifacts", []))
+            return None, len(artifacts), count
+
+        self._logged(repository, "GET /repos/{owner}/{repo}/actions/runs/{id}/artifacts",
+                     {"run_id": run_id}, fetch)
+        self._mark(repository, run_id, "artifacts", now_utc())
+        for artifact in artifacts:
+            existing = self.db.execute(
+                "select capture_status from artifacts where artifact_id = ?", [artifact["id"]]).fetchone()
+            if existing and existing[0] in ("captured", "not_scan"):
+                continue  # captured once: GitHub's copy may be gone by now
+            self._capture_artifact(repository, run_id, artifact)
+
+    def _capture_artifact(self, repository: str, run_id: int, artifact: dict) -> None:
+        row = {
+            "artifact_id": artifact["id"], "repository": repository, "run_id": run_id,
+            "name": artifact.get("name"), "size_in_bytes": artifact.get("size_in_bytes"),
+            "created_at": artifact.get("created_at"), "expires_at": artifact.get("expires_at"),
+            "expired": int(bool(artifact.get("expired"))), "captured_at": now_utc(),
+            "scan_format": None, "sha256": None, "content": None, "capture_detail": None,
+        }
+        findings: list[dict] = []
+        if artifact.get("expired"):
+            row.update(capture_status="expired",
+                       capture_detail="GitHub lists the artifact as expired: its content was never captured")
+        else:
+            started_at, before = now_utc(), self.client.counter.requests
+            status, content, why = self.client.download_artifact(repository, artifact["id"])
+            self._log(repository, "GET /repos/{owner}/{repo}/actions/artifacts/{id}/zip",
+                      {"artifact_id": artifact["id"]}, started_at, before, rows=int(content is not None))
+            if status != "ok":
+                row.update(capture_status=status, capture_detail=why)
+            else:
+                scan = inspect_artifact(content)
+                row.update(capture_status=scan.status, capture_detail=scan.detail,
+                           scan_format=scan.scan_format, sha256=scan.sha256,
+                           content=content if scan.status == "captured" else None)
+                findings = [{
+                    "artifact_id": artifact["id"], "seq": seq, "repository": repository,
+                    "tool": f.tool, "severity": f.severity, "rule_id": f.rule_id, "title": f.title,
+                    "location": f.location,
+                } for seq, f in enumerate(scan.findings)]
+        upsert_all(self.db, "artifacts", [row])
+        upsert_all(self.db, "scan_findings", findings)
+
+    def _capture_pull_request(self, repository: str, sha: str) -> None:
+        known = self.db.execute(
+            "select pr_numbers from commit_pulls where repository = ? and sha = ?", [repository, sha]).fetchone()
+        if known is None:
+            pulls = self._logged(
+                repository, "GET /repos/{owner}/{repo}/commits/{sha}/pulls", {"sha": sha},
+                lambda: _with_count(self._list(f"{self.client.repo_url(repository)}/commits/{sha}/pulls")))
+            captured_at = now_utc()
+            upsert_all(self.db, "pull_requests", [_pull_row(repository, pr, captured_at) for pr in pulls])
+            numbers = [pr["number"] for pr in pulls]
+            upsert_all(self.db, "commit_pulls", [{
+                "repository": repository, "sha": sha, "pr_numbers": to_json(numbers), "captured_at": captured_at}])
+        else:
+            numbers = json.loads(known[0])
+        for number in numbers:
+            pr = self.db["pull_requests"].get((repository, number))
+            if pr["merged_at"] and not pr["reviews_captured_at"]:
+                self._capture_reviews(repository, number)
+
+    def _capture_reviews(self, repository: str, number: int) -> None:
+        reviews = self._logged(
+            repository, "GET /repos/{owner}/{repo}/pulls/{number}/reviews", {"pull_number": number},
+            lambda: _with_count(self._list(f"{self.client.repo_url(repository)}/pulls/{number}/reviews")))
+        captured_at = now_utc()
+        upsert_all(self.db, "reviews", [{
+            "review_id": review["id"], "repository": repository, "pr_number": number,
+            "user": (review.get("user") or {}).get("login"), "state": review.get("state"),
+            "submitted_at": review.get("submitted_at"), "commit_id": review.get("commit_id"),
+            "author_association": review.get("author_association"), "captured_at": captured_at,
+        } for review in reviews])
+        upsert_all(self.db, "pull_requests", [{
+            "repository": repository, "number": number, "reviews_captured_at": captured_at}])
+
+    def _list(self, url: str) -> list:
+        items: list = []
+        for page in self.client.pages(url):
+            items.extend(page.data or [])
+        return items
+
+    def _mark(self, repository: str, run_id: int, what: str, captured_at: str, detail: str | None = None) -> None:
+        upsert_all(self.db, "run_captures", [{
+            "repository": repository, "run_id": run_id, "what": what, "captured_at": captured_at,
+            "detail": detail}])
+
+
+# -- row builders --------------------------------------------------------------------------
+
+
+def _with_count(items: list) -> tuple[list, int, int]:
+    return items, len(items), len(items)
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return dateparser.isoparse(value) if value else None
+
+
+def _iso_z(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _login(user: dict | None) -> str | None:
+    return (user or {}).get("login")
+
+
+def _run_row(repository: str, run: dict, captured_at: str) -> dict:
+    return {
+        "repository": repository, "run_id": run["id"], "run_attempt": run.get("run_attempt"),
+        "workflow_id": run.get("workflow_id"), "workflow_name": run.get("name"), "path": run.get("path"),
+        "event": run.get("event"), "status": run.get("status"), "conclusion": run.get("conclusion"),
+        "head_branch": run.get("head_branch"), "head_sha": run.get("head_sha"),
+        "actor": _login(run.get("actor")), "triggering_actor": _login(run.get("triggering_actor")),
+        "created_at": run.get("created_at"), "updated_at": run.get("updated_at"),
+        "run_started_at": run.get("run_started_at"), "html_url": run.get("html_url"),
+        "captured_at": captured_at,
+        "raw": to_json({k: run.get(k) for k in ("id", "name", "display_title", "run_number", "event",
+                                                "status", "conclusion", "head_branch", "head_sha",
+                                                "run_attempt", "created_at", "html_url", "path")}),
+    }
+
+
+def _pull_row(repository: str, pr: dict, captured_at: str) -> dict:
+    return {
+        "repository": repository, "number": pr["number"], "title": pr.get("title"),
+        "author": _login(pr.get("user")), "state": pr.get("state"), "merged_at": pr.get("merged_at"),
+        "merge_commit_sha": pr.get("merge_commit_sha"), "head_sha": (pr.get("head") or {}).get("sha"),
+        "base_ref": (pr.get("base") or {}).get("ref"), "html_url": pr.get("html_url"),
+        "captured_at": captured_at,
+    }
+
+
+def _environment_row(repository: str, environment: dict, captured_at: str) -> dict:
+    reviewers, prevent_self_review, wait_timer = [], None, None
+    for rule in environment.get("protection_rules") or []:
+        if rule.get("type") == "required_reviewers":
+            prevent_self_review = rule.get("prevent_self_review")
+            for reviewer in rule.get("reviewers") or []:
+                who = reviewer.get("reviewer") or {}
+                reviewers.append({"type": reviewer.get("type"), "name": who.get("login") or who.get("slug")})
+        elif rule.get("type") == "wait_timer":
+            wait_timer = rule.get("wait_timer")
+    return {
+        "repository": repository, "environment": environment["name"], "captured_at": captured_at,
+        "required_reviewers": len(reviewers), "reviewers": to_json(reviewers),
+        "prevent_self_review": None if prevent_self_review is None else int(prevent_self_review),
+        "wait_timer": wait_timer, "branch_policy": to_json(environment.get("deployment_branch_policy")),
+        "raw": to_json(environment),
+    }
+
+
+def _trim_repository(repo: dict) -> dict:
+    return {k: repo.get(k) for k in ("id", "full_name", "default_branch", "private", "html_url", "visibility")}
+
+
+def _trim_deployment(deployment: dict) -> dict:
+    return {k: deployment.get(k) for k in ("id", "sha", "ref", "task", "environment", "original_environment",
+                                           "production_environment", "created_at", "updated_at")}
+

@@ -1,0 +1,161 @@
+"""The findings document: verdicts, evidence summary and completeness, read from the store.
+
+`build_findings` is the single source for findings.json, population.csv and the report, so
+the three can never disagree. It reads only the store (no clock, no GitHub), which makes a
+re-render from the same store byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from audit import __version__
+from audit.config import Settings
+from audit.controls import CONTROLS, criteria, deploy_approvers, outcome, pr_approvers
+from audit.errors import UsageError
+from audit.evaluate import load_deployments
+from audit.evidence import VERDICTS, approval_times
+from audit.quarter import Quarter
+
+
+def build_findings(db, quarter: Quarter, settings: Settings, *, organization: str | None = None,
+                   responses: dict | None = None, sample: dict | None = None) -> dict:
+    """The findings dict of DESIGN §5 (plus what the report needs), from stored verdicts."""
+    evaluation = next(db.query("select * from evaluations where quarter = ?", [str(quarter)]), None)
+    if evaluation is None:
+        raise UsageError(f"no evaluation stored for {quarter}: run `soc2-audit evaluate --quarter {quarter}`")
+    start, end = quarter.bounds(settings.timezone)
+    verdicts = _verdicts(db, quarter)
+    responses = responses or {}
+    deployments = []
+    for evidence in load_deployments(db, quarter, settings):
+        key = (evidence.repository, evidence.run_id, evidence.environment)
+        requested_at, approved_at = approval_times(evidence.statuses)
+        pr = evidence.pull_request
+        deployments.append({
+            "repository": evidence.repository,
+            "run_id": evidence.run_id,
+            "run_attempt": evidence.run_attempt,
+            "environment": evidence.environment,
+            "head_sha": evidence.head_sha,
+            "head_branch": evidence.head_branch,
+            "actor": evidence.actor,
+            "triggering_actor": evidence.triggering_actor,
+            "created_at": _iso(evidence.created_at),
+            "outcome": outcome(evidence),
+            "html_url": evidence.html_url,
+            "pr_number": pr.number if pr else None,
+            "pr_author": pr.author if pr else None,
+            "pr_title": pr.title if pr else None,
+            "pr_approvers": sorted(pr_approvers(evidence)),
+            "deploy_approvers": sorted(deploy_approvers(evidence)),
+            "approval_requested_at": _iso(requested_at),
+            "approved_at": _iso(approved_at),
+            "controls": verdicts.get(key, {}),
+            "responses": responses.get(key, {}),
+        })
+    repositories = sorted({row["repository"] for row in db.query(
+        "select distinct repository from extraction_log")} | set(settings.repositories))
+    return {
+        "quarter": str(quarter),
+        "period": {"start": start.isoformat(), "end": end.isoformat(), "timezone": settings.timezone},
+        "generated_at": evaluation["evaluated_at"],
+        "generator": {"name": "soc2-audit", "version": __version__},
+        "demo": bool(evaluation["demo"]),
+        "organization": organization,
+        "repositories": repositories,
+        "settings": json.loads(evaluation["settings"]),
+        "completeness": completeness(db, quarter, settings, deployments),
+        "extraction_log": _extraction_log(db, quarter),
+        "controls": [{
+            "id": control.id, "title": control.title, "question": control.question,
+            "rationale": control.rationale, "remediation": control.remediation,
+            "criteria": list(control.criteria),
+            "counts": {verdict: sum(1 for d in deployments if d["controls"].get(control.id, {}).get("verdict") == verdict)
+                       for verdict in VERDICTS},
+        } for control in CONTROLS],
+        "criteria": criteria(),
+        "deployments": deployments,
+        "sample": sample,
+    }
+
+
+def _verdicts(db, quarter: Quarter) -> dict:
+    result: dict = {}
+    for row in db.query("select * from verdicts where quarter = ? order by repository, run_id, control_id",
+                        [str(quarter)]):
+        key = (row["repository"], row["run_id"], row["environment"])
+        result.setdefault(key, {})[row["control_id"]] = {"verdict": row["verdict"], "detail": row["detail"]}
+    order = [control.id for control in CONTROLS]
+    return {key: {cid: value[cid] for cid in order if cid in value} for key, value in result.items()}
+
+
+def completeness(db, quarter: Quarter, settings: Settings, deployments: list[dict]) -> dict:
+    """Was the population complete? Windows under the cap, and both sources reconciled."""
+    start, end = quarter.bounds(settings.timezone)
+    windows = [{
+        "repository": row["repository"], "created": f"{row['window_start']}..{row['window_end']}",
+        "total_count": row["total_count"], "fetched": row["fetched"],
+    } for row in db.query(
+        "select * from run_windows where window_start >= ? and window_end <= ? order by repository, window_start",
+        [start.isoformat(), end.isoformat()])]
+    lag_end = (end + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    start_z = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    end_z = end.strftime("%Y-%m-%dT%H:%M:%SZ")
+    mismatches = []
+    deployments_api = 0
+    for row in db.query(
+        """select d.repository, d.deployment_id, d.run_id, d.environment, r.run_id as listed, r.created_at as run_created
+           from deployments d left join workflow_runs r on r.repository = d.repository and r.run_id = d.run_id
+           where d.created_at >= ? and d.created_at < ? order by d.repository, d.deployment_id""",
+        [start_z, lag_end],
+    ):
+        in_quarter_run = row["run_created"] is not None and start_z <= row["run_created"] < end_z
+        if in_quarter_run:
+            deployments_api += 1
+        if row["run_id"] is None and row["deployment_id"] and row["run_created"] is None:
+            mismatches.append({"repository": row["repository"], "run_id": None,
+                               "reason": f"deployment {row['deployment_id']} has no status linking it to a workflow run"})
+        elif row["listed"] is None and row["run_id"] is not None:
+            mismatches.append({"repository": row["repository"], "run_id": row["run_id"],
+                               "reason": f"deployment {row['deployment_id']} names run {row['run_id']}, "
+                                         "which the run listing did not return"})
+    population_runs = {(d["repository"], d["run_id"]) for d in deployments}
+    evidence_lost = []
+    for row in db.query("select repository, run_id, name, capture_status, capture_detail from artifacts "
+                        "where capture_status in ('expired', 'unreadable') order by repository, run_id, artifact_id"):
+        if (row["repository"], row["run_id"]) in population_runs:
+            evidence_lost.append({"repository": row["repository"], "run_id": row["run_id"],
+                                  "what": f"artifact {row['name']}: {row['capture_status']}"})
+    for d in deployments:
+        retained = d["controls"].get("evidence.retained", {})
+        if retained.get("verdict") == "fail" and not any(
+                e["run_id"] == d["run_id"] and e["repository"] == d["repository"] for e in evidence_lost):
+            evidence_lost.append({"repository": d["repository"], "run_id": d["run_id"], "what": retained["detail"]})
+    return {
+        "complete": all(w["fetched"] == w["total_count"] for w in windows) and not mismatches,
+        "windows": windows,
+        "deployments_api": deployments_api,
+        "population": len(deployments),
+        "mismatches": mismatches,
+        "evidence_lost": evidence_lost,
+    }
+
+
+def _extraction_log(db, quarter: Quarter) -> list[dict]:
+    """Each query of the extractions that captured this quarter, condensed per query kind."""
+    rows = db.query(
+        """select l.repository, l.query, count(*) as calls, sum(l.rows) as rows, sum(l.requests) as requests,
+                  sum(l.not_modified) as not_modified, min(l.started_at) as started_at,
+                  min(l.rate_remaining) as rate_remaining, e.extraction_id
+           from extraction_log l join extractions e using (extraction_id)
+           where e.quarter = ? group by e.extraction_id, l.repository, l.query
+           order by e.extraction_id, l.repository, min(l.log_id)""",
+        [str(quarter)],
+    )
+    return [dict(row) for row in rows]
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None

@@ -1,0 +1,101 @@
+"""The machine-readable outputs: `population.csv` and `findings.json`.
+
+`population.csv` has one row per deployment, columns in contract order (`POPULATION_COLUMNS`,
+then one column per control id holding its verdict). Lists are joined with `;`, `None` is
+the empty string, lines end with `\\n`.
+
+Spreadsheet formula injection: most cells come from GitHub (branch names, logins, PR data)
+and anyone who can push a branch chooses its name. A cell that starts with `=`, `+`, `-`,
+`@`, a tab or a carriage return would be run as a formula when an auditor opens the CSV in
+Excel or LibreOffice, so such a cell is written with a leading `'`, which spreadsheets
+treat as "this is text" (OWASP, https://owasp.org/www-community/attacks/CSV_Injection).
+Only text cells are neutralised; numbers (`run_id`, `pr_number`) are written as numbers.
+
+`findings.json` is the findings dict as JSON (UTF-8, indent 2, `ensure_ascii=False`), its
+top-level keys in contract order: it reads back to an equal dict.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+POPULATION_COLUMNS = (
+    "repository", "run_id", "run_attempt", "environment", "head_sha", "head_branch", "actor",
+    "triggering_actor", "created_at", "outcome", "pr_number", "pr_author", "pr_approvers",
+    "deploy_approvers", "approval_requested_at", "approved_at",
+)
+"""The deployment columns of population.csv, in contract order; control columns follow."""
+
+FINDINGS_KEYS = (
+    "quarter", "period", "generated_at", "generator", "demo", "organization", "repositories",
+    "settings", "completeness", "extraction_log", "controls", "criteria", "deployments", "sample",
+)
+"""Top-level keys of findings.json in contract order; any other key follows them."""
+
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        value = ";".join(str(item) for item in value)
+    if isinstance(value, str) and value.startswith(_FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def control_ids(findings: dict) -> list[str]:
+    """The control ids in the order the findings list them (the contract order)."""
+    return [control["id"] for control in findings["controls"]]
+
+
+def population_columns(findings: dict) -> list[str]:
+    """Every column of population.csv, in order."""
+    return [*POPULATION_COLUMNS, *control_ids(findings)]
+
+
+def population_rows(findings: dict) -> list[dict]:
+    """One dict per deployment, keyed by `population_columns`, values as written to the CSV."""
+    ids = control_ids(findings)
+    rows = []
+    for deployment in findings["deployments"]:
+        row = {column: _cell(deployment.get(column)) for column in POPULATION_COLUMNS}
+        controls = deployment.get("controls", {})
+        for control_id in ids:
+            row[control_id] = _cell(controls.get(control_id, {}).get("verdict"))
+        rows.append(row)
+    return rows
+
+
+def population_csv_bytes(findings: dict) -> bytes:
+    """population.csv as UTF-8 bytes (also attached inside the PDF)."""
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=population_columns(findings), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(population_rows(findings))
+    return buffer.getvalue().encode("utf-8")
+
+
+def write_population_csv(findings: dict, path: Path) -> Path:
+    """Write population.csv to `path`."""
+    path = Path(path)
+    path.write_bytes(population_csv_bytes(findings))
+    return path
+
+
+def findings_json_bytes(findings: dict) -> bytes:
+    """findings.json as UTF-8 bytes (also attached inside the PDF)."""
+    ordered = {key: findings[key] for key in FINDINGS_KEYS if key in findings}
+    ordered.update((key, value) for key, value in findings.items() if key not in ordered)
+    return (json.dumps(ordered, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_findings_json(findings: dict, path: Path) -> Path:
+    """Write findings.json to `path`."""
+    path = Path(path)
+    path.write_bytes(findings_json_bytes(findings))
+    return path

@@ -1,0 +1,273 @@
+"""What the templates show, derived from one findings dict: no verdict is computed here.
+
+The report only re-arranges what the evaluate stage decided: counts per verdict become a
+conclusion sentence, failing verdicts are grouped by control, timestamps are shown in the
+report's time zone, and chart geometry (bar positions and heights, in SVG user units) is
+computed here so the SVG templates only draw. Long lists are cut to a limit for the PDF;
+each cut list says how many rows it holds in total so the template can point to the HTML
+and the attached CSV for the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+VERDICT_ORDER = ("pass", "fail", "not_available", "error", "not_applicable")
+"""Order of verdicts in tables, legends and stacked bars."""
+
+EXCEPTION_VERDICTS = ("fail", "not_available", "error")
+"""Verdicts listed among a control's exceptions (anything an auditor must follow up)."""
+
+
+@dataclass(frozen=True)
+class Limited:
+    """A list cut to a limit for the PDF: `rows` shown, out of `total`."""
+
+    rows: list
+    """The rows shown."""
+    total: int
+    """How many rows exist (the HTML and the CSV hold them all)."""
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.rows) < self.total
+
+
+def limited(rows: list, limit: int | None) -> Limited:
+    """`rows` cut to `limit` (None: no limit)."""
+    return Limited(rows if limit is None else rows[:limit], len(rows))
+
+
+def report_zone(findings: dict) -> ZoneInfo:
+    """The time zone the quarter was taken in (UTC when unknown)."""
+    try:
+        return ZoneInfo(findings["period"].get("timezone") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(value: str | None, zone: ZoneInfo, *, seconds: bool = False) -> str:
+    """An ISO timestamp shown as "2024-04-03 14:22" in `zone`; "" for None."""
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value).astimezone(zone)
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def safe_url(value: str | None) -> str | None:
+    """`value` when it is an https link (run pages on GitHub), else None: no javascript: links."""
+    if isinstance(value, str) and value.lower().startswith("https://"):
+        return value
+    return None
+
+
+def _nice_ceiling(value: float) -> int:
+    """The smallest 1, 2 or 5 × 10^k at or above `value` (at least 1), for axis maxima."""
+    if value <= 1:
+        return 1
+    exponent = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 5, 10):
+        if value <= step * exponent:
+            return int(step * exponent)
+    return int(10 * exponent)
+
+
+def _axis(maximum: int, height: float) -> dict:
+    top = _nice_ceiling(maximum)
+    step = top / 4 if top >= 4 else 1
+    ticks = []
+    value = 0.0
+    while value <= top + 1e-9:
+        ticks.append({"value": f"{value:g}", "y": round(height - value / top * height, 2)})
+        value += step
+    return {"top": top, "ticks": ticks}
+
+
+def weekly_chart(findings: dict, zone: ZoneInfo) -> dict:
+    """Deployments per ISO week of the quarter (weeks cut by the period boundaries included)."""
+    start = datetime.fromisoformat(findings["period"]["start"]).astimezone(zone)
+    end = datetime.fromisoformat(findings["period"]["end"]).astimezone(zone)
+    weeks = []
+    day = start.date()
+    while datetime(day.year, day.month, day.day, tzinfo=zone) < end:
+        key = day.isocalendar()[:2]
+        if not weeks or weeks[-1] != key:
+            weeks.append(key)
+        day += timedelta(days=1)
+    counts = Counter(
+        datetime.fromisoformat(d["created_at"]).astimezone(zone).isocalendar()[:2]
+        for d in findings["deployments"])
+    height, width = 150.0, 600.0
+    axis = _axis(max((counts[w] for w in weeks), default=0), height)
+    slot = width / max(len(weeks), 1)
+    bars = []
+    for index, week in enumerate(weeks):
+        bar_height = counts[week] / axis["top"] * height
+        bars.append({
+            "label": f"W{week[1]:02d}", "count": counts[week],
+            "x": round(index * slot + slot * 0.15, 2), "width": round(slot * 0.7, 2),
+            "y": round(height - bar_height, 2), "height": round(bar_height, 2),
+            "center": round(index * slot + slot / 2, 2),
+        })
+    return {"bars": bars, "axis": axis, "width": width, "height": height}
+
+
+def verdict_chart(findings: dict) -> dict:
+    """One bar per control, split by verdict in proportion to the counts (100 % wide)."""
+    width = 420.0
+    rows = []
+    for index, control in enumerate(findings["controls"]):
+        counts = control["counts"]
+        total = sum(counts.get(v, 0) for v in VERDICT_ORDER)
+        segments, x = [], 0.0
+        for verdict in VERDICT_ORDER:
+            share = counts.get(verdict, 0) / total * width if total else 0.0
+            if share:
+                segments.append({"verdict": verdict, "x": round(x, 2), "width": round(share, 2),
+                                 "count": counts[verdict]})
+            x += share
+        rows.append({"id": control["id"], "y": index * 22, "segments": segments,
+                     "fail": counts.get("fail", 0), "total": total})
+    return {"rows": rows, "width": width, "height": len(rows) * 22}
+
+
+def latency_chart(findings: dict) -> dict:
+    """Histogram of approval latency (approval − request) in minutes, by fixed bins."""
+    window = int(findings["settings"].get("approval_window_minutes") or 120)
+    edges = sorted({0, 5, 15, 30, 60, window, 2 * window, 8 * window})
+    minutes = []
+    for d in findings["deployments"]:
+        if d.get("approval_requested_at") and d.get("approved_at"):
+            delta = (datetime.fromisoformat(d["approved_at"])
+                     - datetime.fromisoformat(d["approval_requested_at"]))
+            minutes.append(delta.total_seconds() / 60)
+    bins = []
+    for low, high in zip(edges, [*edges[1:], None], strict=True):
+        count = sum(1 for m in minutes if m > low and (high is None or m <= high)) + (
+            sum(1 for m in minutes if m <= 0) if low == 0 else 0)
+        label = f"> {low}" if high is None else f"{low}–{high}"
+        bins.append({"label": label, "count": count, "late": high is None or high > window})
+    height, width = 150.0, 600.0
+    axis = _axis(max((b["count"] for b in bins), default=0), height)
+    slot = width / len(bins)
+    for index, item in enumerate(bins):
+        bar_height = item["count"] / axis["top"] * height
+        item.update({"x": round(index * slot + slot * 0.1, 2), "width": round(slot * 0.8, 2),
+                     "y": round(height - bar_height, 2), "height": round(bar_height, 2),
+                     "center": round(index * slot + slot / 2, 2)})
+    median = sorted(minutes)[len(minutes) // 2] if minutes else None
+    return {"bins": bins, "axis": axis, "width": width, "height": height, "window": window,
+            "measured": len(minutes), "median": None if median is None else round(median)}
+
+
+def control_rows(findings: dict) -> list[dict]:
+    """The control matrix: each control with its population tested and its conclusions."""
+    rows = []
+    for control in findings["controls"]:
+        counts = {verdict: control["counts"].get(verdict, 0) for verdict in VERDICT_ORDER}
+        conclusions = []
+        if counts["fail"]:
+            conclusions.append(("fail", f"Exceptions noted ({counts['fail']})"))
+        if counts["not_available"]:
+            conclusions.append(
+                ("not_available", f"Evidence not available ({counts['not_available']})"))
+        if counts["error"]:
+            conclusions.append(("error", f"Not evaluated: errors ({counts['error']})"))
+        if not conclusions:
+            conclusions.append(("pass", "No exceptions noted"))
+        rows.append({"control": control, "counts": counts, "conclusions": conclusions,
+                     "tested": sum(counts.values()) - counts["not_applicable"]})
+    return rows
+
+
+def exception_groups(findings: dict, limit: int | None) -> list[dict]:
+    """Per control, the deployments whose verdict needs follow-up, with any management response."""
+    groups = []
+    for control in findings["controls"]:
+        control_id = control["id"]
+        items = [
+            {"deployment": d, "result": d["controls"][control_id],
+             "response": (d.get("responses") or {}).get(control_id)}
+            for d in findings["deployments"]
+            if d["controls"].get(control_id, {}).get("verdict") in EXCEPTION_VERDICTS
+        ]
+        groups.append({"control": control, "items": limited(items, limit),
+                       "responses": sum(1 for item in items if item["response"])})
+    return groups
+
+
+def sample_rows(findings: dict) -> list[dict]:
+    """The auditor sample's items, each with its deployment (None if it is not in the population)."""
+    sample = findings.get("sample")
+    if not sample:
+        return []
+    index = {(d["repository"], d["run_id"], d["environment"]): d for d in findings["deployments"]}
+    return [{"item": item,
+             "deployment": index.get((item["repository"], item["run_id"], item["environment"]))}
+            for item in sample["items"]]
+
+
+def extraction_summary(findings: dict) -> list[dict]:
+    """The extraction log summed per repository: queries, rows, requests, lowest rate left."""
+    summary: dict[str, dict] = {}
+    for entry in findings.get("extraction_log", []):
+        row = summary.setdefault(entry["repository"], {
+            "repository": entry["repository"], "queries": 0, "rows": 0, "requests": 0,
+            "rate_remaining": None, "first": entry["started_at"], "last": entry["started_at"]})
+        row["queries"] += 1
+        row["rows"] += entry.get("rows") or 0
+        row["requests"] += entry.get("requests") or 0
+        remaining = entry.get("rate_remaining")
+        if remaining is not None:
+            row["rate_remaining"] = (remaining if row["rate_remaining"] is None
+                                     else min(row["rate_remaining"], remaining))
+        row["first"] = min(row["first"], entry["started_at"])
+        row["last"] = max(row["last"], entry["started_at"])
+    return [summary[key] for key in sorted(summary)]
+
+
+def summary_figures(findings: dict) -> dict:
+    """Headline numbers for the executive summary."""
+    deployments = findings["deployments"]
+    with_exception = sum(
+        1 for d in deployments
+        if any(result.get("verdict") == "fail" for result in d["controls"].values()))
+    controls_with_exceptions = sum(1 for c in findings["controls"] if c["counts"].get("fail"))
+    return {
+        "deployments": len(deployments),
+        "repositories": len({d["repository"] for d in deployments}),
+        "with_exception": with_exception,
+        "controls": len(findings["controls"]),
+        "controls_with_exceptions": controls_with_exceptions,
+        "responses": sum(len(d.get("responses") or {}) for d in deployments),
+    }
+
+
+def build_context(findings: dict, *, medium: str, population_limit: int | None,
+                  table_limit: int | None) -> dict:
+    """Everything the report template needs; `medium` is "html" or "pdf"."""
+    zone = report_zone(findings)
+    windows = findings["completeness"].get("windows", [])
+    return {
+        "findings": findings,
+        "medium": medium,
+        "zone": str(zone),
+        "summary": summary_figures(findings),
+        "weekly": weekly_chart(findings, zone),
+        "verdicts": verdict_chart(findings),
+        "latency": latency_chart(findings),
+        "matrix": control_rows(findings),
+        "exceptions": exception_groups(findings, table_limit),
+        "sample": sample_rows(findings),
+        "windows": limited(windows, table_limit),
+        "windows_short": sum(1 for w in windows if w.get("fetched") != w.get("total_count")),
+        "extraction": limited(extraction_summary(findings), table_limit),
+        "evidence_lost": limited(findings["completeness"].get("evidence_lost", []), table_limit),
+        "mismatches": limited(findings["completeness"].get("mismatches", []), table_limit),
+        "population": limited(findings["deployments"], population_limit),
+        "title": f"SOC 2 change-management evidence — {findings['quarter']}",
+    }

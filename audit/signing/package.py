@@ -1,0 +1,76 @@
+"""Sign an evidence package directory: PDF in place, detached CMS, SHA256SUMS.
+
+Order matters: the PDF is signed first and signer.pem written, so SHA256SUMS covers the
+signed PDF, the HTML's signature and the chain; SHA256SUMS.p7s then seals the list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from audit.errors import EvidenceError
+from audit.signing.cms import sign_detached
+from audit.signing.identity import SigningIdentity
+from audit.signing.pdf import sign_pdf
+
+SUMS_NAME = "SHA256SUMS"
+SIGNER_PEM_NAME = "signer.pem"
+REPORT_PDF = "report.pdf"
+REPORT_HTML = "report.html"
+
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes, lowercase hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def is_sums_file(name: str) -> bool:
+    """SHA256SUMS and its signature are the only files SHA256SUMS does not list."""
+    return name.startswith(SUMS_NAME)
+
+
+def sums_text(directory: Path) -> str:
+    """SHA256SUMS content for `directory`: `sha256sum -c` format, sorted by name."""
+    lines = [
+        f"{sha256_file(path)}  {path.name}\n"
+        for path in sorted(directory.iterdir(), key=lambda p: p.name)
+        if path.is_file() and not is_sums_file(path.name)
+    ]
+    return "".join(lines)
+
+
+def sign_package(directory: Path, identity: SigningIdentity, *, tsa_url: str | None = None) -> None:
+    """Sign the evidence package in `directory` (see module docstring for what is written)."""
+    report_pdf = directory / REPORT_PDF
+    if not report_pdf.is_file():
+        raise EvidenceError(f"{report_pdf}: missing, nothing to sign")
+    _sign_pdf_in_place(report_pdf, identity, tsa_url=tsa_url)
+    if (directory / REPORT_HTML).is_file():
+        sign_detached(directory / REPORT_HTML, identity, tsa_url=tsa_url)
+    (directory / SIGNER_PEM_NAME).write_bytes(identity.chain_pem())
+    sums_path = directory / SUMS_NAME
+    sums_path.write_text(sums_text(directory), encoding="utf-8")
+    sign_detached(sums_path, identity, tsa_url=tsa_url)
+
+
+def _sign_pdf_in_place(path: Path, identity: SigningIdentity, *, tsa_url: str | None) -> None:
+    """Sign into a temporary file beside `path`, then rename over it: never half a PDF."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".signing", dir=path.parent)
+    os.close(fd)
+    temporary_path = Path(temporary)
+    try:
+        sign_pdf(path, temporary_path, identity, tsa_url=tsa_url)
+        shutil.copymode(path, temporary_path)
+        os.replace(temporary_path, path)
+    finally:
+        temporary_path.unlink(missing_ok=True)

@@ -1,0 +1,173 @@
+"""PAdES certification signature on the report PDF.
+
+The signature is a certification (author) signature with DocMDP "no changes permitted",
+SHA-256, the whole chain embedded, and an RFC 3161 signature timestamp (PAdES B-T) when a
+timestamp authority is configured. pyHanko appends it as an incremental update, so the
+unsigned render stays a byte prefix of the signed file.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyhanko.pdf_utils.font.api import FontEngineFactory
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+from pyhanko.stamp import TextStampStyle
+
+from audit.signing.cms import DIGEST_ALGORITHM, timestamper_for
+from audit.signing.identity import SigningIdentity
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_FIELD = "AuditEvidenceSignature"
+SIGNATURE_REASON = "SOC 2 change-management evidence: certified, no changes permitted"
+
+# Visible stamp: a small box in the bottom-left corner of the last page, below the usual
+# page margin, in PDF points (1/72 in).
+STAMP_LEFT = 18
+STAMP_BOTTOM = 6
+STAMP_WIDTH = 300
+STAMP_HEIGHT = 30
+STAMP_FONT_SIZE = 7
+STAMP_TEXT = "Certified by %(signer)s\n%(ts)s \u2014 no changes permitted"
+
+# PDF/A forbids unembedded fonts, so the stamp needs a real font file; these are the
+# usual places of fonts that weasyprint itself already depends on.
+STAMP_FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+)
+
+
+def sign_pdf(
+    unsigned: Path,
+    signed: Path,
+    identity: SigningIdentity,
+    *,
+    tsa_url: str | None = None,
+    visible: bool = True,
+) -> None:
+    """Write `signed`: `unsigned` plus a PAdES certification signature (no changes allowed)."""
+    metadata = PdfSignatureMetadata(
+        field_name=SIGNATURE_FIELD,
+        md_algorithm=DIGEST_ALGORITHM,
+        reason=SIGNATURE_REASON,
+        certify=True,
+        docmdp_permissions=MDPPerm.NO_CHANGES,
+        subfilter=SigSeedSubFilter.PADES,
+    )
+    stamp_style = _stamp_style() if visible else None
+    with unsigned.open("rb") as source:
+        writer = IncrementalPdfFileWriter(source, strict=False)
+        if stamp_style is not None:
+            field_spec = SigFieldSpec(
+                sig_field_name=SIGNATURE_FIELD,
+                on_page=-1,
+                box=(
+                    STAMP_LEFT,
+                    STAMP_BOTTOM,
+                    STAMP_LEFT + STAMP_WIDTH,
+                    STAMP_BOTTOM + STAMP_HEIGHT,
+                ),
+            )
+        else:
+            field_spec = SigFieldSpec(sig_field_name=SIGNATURE_FIELD)
+        signer = PdfSigner(
+            metadata,
+            identity.pyhanko_signer(),
+            timestamper=timestamper_for(tsa_url),
+            stamp_style=stamp_style,
+            new_field_spec=field_spec,
+        )
+        with signed.open("wb") as target:
+            signer.sign_pdf(writer, output=target)
+
+
+def _stamp_style() -> TextStampStyle | None:
+    """The visible stamp's style, or None (invisible signature) when no font can be embedded."""
+    font_file = _find_stamp_font()
+    if font_file is None:
+        log.warning("no TrueType font found for the visible signature stamp: signing invisibly")
+        return None
+    try:
+        import uharfbuzz  # noqa: F401  (pyHanko's font embedding shapes text with it)
+    except ImportError:
+        log.warning(
+            "pyHanko's font embedding needs uharfbuzz (pyHanko[opentype]): signing invisibly"
+        )
+        return None
+    return TextStampStyle(
+        stamp_text=STAMP_TEXT,
+        text_box_style=TextBoxStyle(
+            font=EmbeddedFontFactory(font_file, STAMP_FONT_SIZE), font_size=STAMP_FONT_SIZE
+        ),
+        border_width=1,
+        background=None,
+        timestamp_format="%Y-%m-%d %H:%M:%S UTC",
+    )
+
+
+def _find_stamp_font() -> str | None:
+    for candidate in STAMP_FONT_CANDIDATES:
+        if Path(candidate).is_file():
+            return candidate
+    fc_match = shutil.which("fc-match")
+    if fc_match is None:
+        return None
+    found = subprocess.run(
+        [fc_match, "--format=%{file}", "sans-serif:fontformat=TrueType"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return found if found.endswith((".ttf", ".otf")) and Path(found).is_file() else None
+
+
+@dataclass(frozen=True)
+class EmbeddedFontFactory(FontEngineFactory):
+    """pyHanko's embedded-subset font engine, fed a copy of the font scaled to 1000 units/em.
+
+    pyHanko 0.38 writes glyph widths in the font's own units, while PDF measures CID font
+    glyphs in 1/1000 em; fonts with 2048 units/em (DejaVu, Liberation) come out spaced
+    twice too wide. Rescaling the font first makes both agree.
+    """
+
+    font_file: str
+    font_size: int
+
+    def create_font_engine(self, writer, obj_stream=None):
+        from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+
+        # fontTools warns about tables it drops while subsetting (e.g. FFTM); harmless.
+        logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
+        scaled = io.BytesIO(_font_at_1000_upem(self.font_file))
+        if obj_stream is None and writer.stream_xrefs:
+            obj_stream = writer.prepare_object_stream()
+        return GlyphAccumulator(
+            writer=writer, font_handle=scaled, font_size=self.font_size, obj_stream=obj_stream
+        )
+
+
+@functools.cache
+def _font_at_1000_upem(font_file: str) -> bytes:
+    """The font file's bytes, rescaled to 1000 units/em (slow: done once per process)."""
+    from fontTools.ttLib import TTFont
+    from fontTools.ttLib.scaleUpem import scale_upem
+
+    font = TTFont(font_file)
+    if font["head"].unitsPerEm != 1000:
+        scale_upem(font, 1000)
+    scaled = io.BytesIO()
+    font.save(scaled)
+    return scaled.getvalue()

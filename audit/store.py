@@ -1,0 +1,229 @@
+"""The SQLite evidence store (sqlite-utils): every GitHub object we captured, as rows.
+
+The store accumulates across quarters and extractions. Rows are keyed by GitHub's own ids
+so re-running an extraction upserts instead of duplicating, and evidence once captured is
+never replaced by a later fetch that has lost it (GitHub drops deployment statuses after 90
+days and artifacts when they expire). Auditors can open the file with `sqlite3` or
+Datasette: table and column names say what they hold, and `raw` columns keep GitHub's JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from audit.errors import UsageError
+
+SCHEMA_VERSION = 1
+
+# table name -> (columns with types, primary key)
+TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
+    "extractions": (
+        {
+            "extraction_id": int, "started_at": str, "finished_at": str, "quarter": str,
+            "api_url": str, "demo": int, "repositories": str, "generator_version": str,
+            "requests": int,
+        },
+        ("extraction_id",),
+    ),
+    "extraction_log": (
+        {
+            "log_id": int, "extraction_id": int, "repository": str, "query": str, "params": str,
+            "started_at": str, "total_count": int, "rows": int, "requests": int,
+            "rate_remaining": int, "not_modified": int,
+        },
+        ("log_id",),
+    ),
+    "run_windows": (
+        {
+            "repository": str, "window_start": str, "window_end": str, "total_count": int,
+            "fetched": int, "etag": str, "captured_at": str,
+        },
+        ("repository", "window_start", "window_end"),
+    ),
+    "repositories": (
+        {
+            "full_name": str, "default_branch": str, "private": int, "html_url": str,
+            "captured_at": str, "raw": str,
+        },
+        ("full_name",),
+    ),
+    "environment_snapshots": (
+        {
+            "repository": str, "environment": str, "captured_at": str,
+            "required_reviewers": int, "reviewers": str, "prevent_self_review": int,
+            "wait_timer": int, "branch_policy": str, "raw": str,
+        },
+        ("repository", "environment", "captured_at"),
+    ),
+    "workflow_runs": (
+        {
+            "repository": str, "run_id": int, "run_attempt": int, "workflow_id": int,
+            "workflow_name": str, "path": str, "event": str, "status": str, "conclusion": str,
+            "head_branch": str, "head_sha": str, "actor": str, "triggering_actor": str,
+            "created_at": str, "updated_at": str, "run_started_at": str, "html_url": str,
+            "captured_at": str, "evidence_captured_at": str, "raw": str,
+        },
+        ("repository", "run_id"),
+    ),
+    "jobs": (
+        {
+            "job_id": int, "repository": str, "run_id": int, "run_attempt": int, "name": str,
+            "status": str, "conclusion": str, "started_at": str, "completed_at": str,
+            "html_url": str, "captured_at": str,
+        },
+        ("job_id",),
+    ),
+    "approvals": (
+        {
+            "repository": str, "run_id": int, "seq": int, "user": str, "state": str,
+            "comment": str, "environments": str, "captured_at": str,
+        },
+        ("repository", "run_id", "seq"),
+    ),
+    "run_captures": (
+        {"repository": str, "run_id": int, "what": str, "captured_at": str, "detail": str},
+        ("repository", "run_id", "what"),
+    ),
+    "deployments": (
+        {
+            "deployment_id": int, "repository": str, "environment": str, "sha": str, "ref": str,
+            "task": str, "creator": str, "created_at": str, "run_id": int, "job_id": int,
+            "statuses_captured_at": str, "statuses_final": int, "captured_at": str, "raw": str,
+        },
+        ("deployment_id",),
+    ),
+    "deployment_statuses": (
+        {
+            "status_id": int, "deployment_id": int, "repository": str, "state": str,
+            "created_at": str, "creator": str, "description": str, "target_url": str,
+            "log_url": str, "captured_at": str,
+        },
+        ("status_id",),
+    ),
+    "commit_pulls": (
+        {"repository": str, "sha": str, "pr_numbers": str, "captured_at": str},
+        ("repository", "sha"),
+    ),
+    "pull_requests": (
+        {
+            "repository": str, "number": int, "title": str, "author": str, "state": str,
+            "merged_at": str, "merge_commit_sha": str, "head_sha": str, "base_ref": str,
+            "html_url": str, "captured_at": str, "reviews_captured_at": str,
+        },
+        ("repository", "number"),
+    ),
+    "reviews": (
+        {
+            "review_id": int, "repository": str, "pr_number": int, "user": str, "state": str,
+            "submitted_at": str, "commit_id": str, "author_association": str,
+            "captured_at": str,
+        },
+        ("review_id",),
+    ),
+    "artifacts": (
+        {
+            "artifact_id": int, "repository": str, "run_id": int, "name": str,
+            "size_in_bytes": int, "created_at": str, "expires_at": str, "expired": int,
+            "capture_status": str, "capture_detail": str, "scan_format": str, "sha256": str,
+            "captured_at": str, "content": bytes,
+        },
+        ("artifact_id",),
+    ),
+    "scan_findings": (
+        {
+            "artifact_id": int, "seq": int, "repository": str, "tool": str, "severity": str,
+            "rule_id": str, "title": str, "location": str,
+        },
+        ("artifact_id", "seq"),
+    ),
+    "evaluations": (
+        {"quarter": str, "evaluated_at": str, "settings": str, "population": int, "demo": int},
+        ("quarter",),
+    ),
+    "verdicts": (
+        {
+            "quarter": str, "repository": str, "run_id": int, "environment": str,
+            "control_id": str, "verdict": str, "detail": str, "evidence": str,
+        },
+        ("quarter", "repository", "run_id", "environment", "control_id"),
+    ),
+}
+
+INDEXES = (
+    ("workflow_runs", ["repository", "created_at"]),
+    ("jobs", ["repository", "run_id"]),
+    ("deployments", ["repository", "run_id"]),
+    ("deployment_statuses", ["deployment_id"]),
+    ("reviews", ["repository", "pr_number"]),
+    ("artifacts", ["repository", "run_id"]),
+    ("verdicts", ["quarter", "control_id", "verdict"]),
+)
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("AUDIT_DB") or "output/evidence.db")
+
+
+def open_store(path: str | os.PathLike | None = None, *, create: bool = True) -> sqlite_utils.Database:
+    """Open (and create or migrate) the evidence store at `path`."""
+    db_path = Path(path) if path else default_db_path()
+    if not create and not db_path.exists():
+        raise UsageError(f"evidence store {db_path} does not exist: run `soc2-audit extract` first")
+    if db_path.is_dir():
+        raise UsageError(f"evidence store {db_path} is a directory, expected an SQLite file")
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = sqlite_utils.Database(db_path)
+        ensure_schema(db)
+    except sqlite3.DatabaseError as error:
+        raise UsageError(f"{db_path} is not an evidence store ({error})") from None
+    return db
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create missing tables and indexes; existing rows are left alone."""
+    db.execute("PRAGMA journal_mode=WAL") if not db.memory else None
+    for name, (columns, pk) in TABLES.items():
+        if not db[name].exists():
+            db[name].create(columns, pk=pk[0] if len(pk) == 1 else pk, not_null=set(pk))
+    existing = {tuple(index.columns) for name, _ in INDEXES for index in db[name].indexes}
+    for name, columns in INDEXES:
+        if tuple(columns) not in existing:
+            db[name].create_index(columns, if_not_exists=True)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def now_utc() -> str:
+    """Capture time in ISO 8601 UTC, second precision."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def to_json(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def upsert_all(db: sqlite_utils.Database, table: str, rows: Iterable[dict]) -> None:
+    """Insert or update rows by the table's primary key."""
+    rows = list(rows)
+    if rows:
+        pk = TABLES[table][1]
+        db[table].upsert_all(rows, pk=pk[0] if len(pk) == 1 else pk)
+
+
+def snapshot(db: sqlite_utils.Database, destination: Path) -> None:
+    """Write a consistent copy of the store with SQLite's online backup API."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.exists():
+        destination.unlink()
+    target = sqlite3.connect(destination)
+    try:
+        db.conn.backup(target)
+    finally:
+        target.close()

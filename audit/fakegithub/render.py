@@ -594,5 +594,11 @@ def rate_limit(limit: int, used: int, reset: int) -> dict[str, Any]:
     return obj
 
 
-def basic_error(message: str, documentation_url: str = "https://docs.github.com/rest") -> dict:
-    return {"message": message, "documentation_url": documentation_url, "status": None}
+def basic_error(
+    message: str, documentation_url: str = "https://docs.github.com/rest", status: int | None = None
+) -> dict[str, Any]:
+    """GitHub's `basic-error` body (`status` is a string, as GitHub sends it)."""
+    body: dict[str, Any] = {"message": message, "documentation_url": documentation_url}
+    if status is not None:
+        body["status"] = str(status)
+    return body

@@ -1,0 +1,47 @@
+"""Bad input gets one clear line on stderr and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import clean_env, run_cli
+
+
+@pytest.mark.parametrize(
+    ("args", "extra_env", "config", "expected"),
+    [
+        (["report", "--quarter", "2024Q5"], {}, None, "invalid quarter '2024Q5'"),
+        (["extract", "--quarter", "24Q1"], {}, None, "invalid quarter '24Q1'"),
+        (["extract", "--quarter", "2024Q2", "--repo", "not a repo"], {}, None, "invalid repository 'not a repo'"),
+        (["report", "--quarter", "2024Q2"], {"GITHUB_TOKEN": "ghp_canary0123456789"}, None,
+         "GITHUB_TOKEN is set but no repository is configured"),
+        (["report", "--quarter", "2024Q2"], {}, "colour = 'blue'\n", "unknown key 'colour'"),
+        (["report", "--quarter", "2024Q2"], {}, "required_approvers = 'two'\n", "required_approvers must be"),
+        (["report", "--quarter", "2024Q2"], {}, "max_severity = 'severe'\n", "max_severity must be one of"),
+        (["report", "--quarter", "2024Q2"], {}, "timezone = 'Mars/Olympus'\n", "unknown time zone"),
+        (["report", "--quarter", "2024Q2"], {}, "repositories = [\n", "not valid TOML"),
+        (["evaluate", "--quarter", "2024Q2", "--db", "missing.db"], {}, None, "does not exist"),
+        (["verify", "no/such/dir"], {}, None, "does not exist"),
+        (["report"], {}, None, "Missing option '--quarter'"),
+        (["frobnicate"], {}, None, "No such command 'frobnicate'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, extra_env, config, expected):
+    if config is not None:
+        (tmp_path / "audit.toml").write_text(config)
+    result = run_cli(*args, cwd=tmp_path, env=clean_env(tmp_path, **extra_env), timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr
+    assert "ghp_canary0123456789" not in result.stderr + result.stdout
+
+
+def test_every_command_has_help(tmp_path):
+    from audit.cli import cli
+
+    for name, command in cli.commands.items():
+        assert command.help and "Example" in command.help, name
+        result = run_cli(name, "--help", cwd=tmp_path, env=clean_env(tmp_path), timeout=60)
+        assert result.returncode == 0 and "Usage" in result.stdout, name

@@ -38,9 +38,7 @@ def sign_detached(path: Path, identity: SigningIdentity, *, tsa_url: str | None 
                 DIGEST_ALGORITHM,
                 detached=True,
                 timestamper=timestamper_for(tsa_url),
-                signed_attr_settings=PdfCMSSignedAttributes(
-                    signing_time=dt.datetime.now(dt.UTC)
-                ),
+                signed_attr_settings=PdfCMSSignedAttributes(signing_time=dt.datetime.now(dt.UTC)),
             )
         )
     signature_path.write_bytes(content_info.dump())

@@ -133,8 +133,7 @@ def load_identity(*, demo: bool) -> SigningIdentity:
     if demo:
         return demo_identity()
     raise UsageError(
-        "no signing key: set AUDIT_SIGNING_KEY to a PKCS#12 file "
-        "(and AUDIT_SIGNING_KEY_PASSWORD), or run in demo mode"
+        "no signing key: set AUDIT_SIGNING_KEY to a PKCS#12 file (and AUDIT_SIGNING_KEY_PASSWORD), or run in demo mode"
     )
 
 
@@ -143,17 +142,14 @@ def load_pkcs12(path: Path, password: bytes | None) -> SigningIdentity:
     try:
         data = path.read_bytes()
     except OSError as err:
-        raise UsageError(
-            f"cannot read signing key {path} (AUDIT_SIGNING_KEY): {err.strerror}"
-        ) from None
+        raise UsageError(f"cannot read signing key {path} (AUDIT_SIGNING_KEY): {err.strerror}") from None
     try:
         private_key, leaf, others = pkcs12.load_key_and_certificates(data, password)
     except (ValueError, TypeError):
         # cryptography says "Invalid password or PKCS12 data"; keep our own wording so
         # nothing about the password can leak into the message.
         raise UsageError(
-            f"cannot open signing key {path}: wrong AUDIT_SIGNING_KEY_PASSWORD "
-            "or not a PKCS#12 file"
+            f"cannot open signing key {path}: wrong AUDIT_SIGNING_KEY_PASSWORD or not a PKCS#12 file"
         ) from None
     if private_key is None or leaf is None:
         raise UsageError(f"signing key {path} holds no private key with its certificate")
@@ -163,9 +159,7 @@ def load_pkcs12(path: Path, password: bytes | None) -> SigningIdentity:
 
 
 def _public_der(public_key) -> bytes:
-    return public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def default_demo_directory() -> Path:
@@ -182,9 +176,7 @@ def demo_identity(directory: Path | None = None) -> SigningIdentity:
     if not (directory / _SIGNER_KEY_FILE).exists():
         _create_demo_identity(directory)
     try:
-        private_key = serialization.load_pem_private_key(
-            (directory / _SIGNER_KEY_FILE).read_bytes(), password=None
-        )
+        private_key = serialization.load_pem_private_key((directory / _SIGNER_KEY_FILE).read_bytes(), password=None)
         certs = x509.load_pem_x509_certificates((directory / _CHAIN_FILE).read_bytes())
     except (OSError, ValueError) as err:
         raise UsageError(
@@ -217,8 +209,7 @@ def _create_demo_identity(directory: Path) -> None:
                 )
             )
         (staging / _CHAIN_FILE).write_bytes(
-            signer_cert.public_bytes(serialization.Encoding.PEM)
-            + ca_cert.public_bytes(serialization.Encoding.PEM)
+            signer_cert.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(serialization.Encoding.PEM)
         )
         try:
             staging.rename(directory)
@@ -299,9 +290,7 @@ def _make_demo_certificates():
             ),
             critical=True,
         )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(signer_key.public_key()), critical=False
-        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(signer_key.public_key()), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
             critical=False,

@@ -103,15 +103,11 @@ def _stamp_style() -> TextStampStyle | None:
     try:
         import uharfbuzz  # noqa: F401  (pyHanko's font embedding shapes text with it)
     except ImportError:
-        log.warning(
-            "pyHanko's font embedding needs uharfbuzz (pyHanko[opentype]): signing invisibly"
-        )
+        log.warning("pyHanko's font embedding needs uharfbuzz (pyHanko[opentype]): signing invisibly")
         return None
     return TextStampStyle(
         stamp_text=STAMP_TEXT,
-        text_box_style=TextBoxStyle(
-            font=EmbeddedFontFactory(font_file, STAMP_FONT_SIZE), font_size=STAMP_FONT_SIZE
-        ),
+        text_box_style=TextBoxStyle(font=EmbeddedFontFactory(font_file, STAMP_FONT_SIZE), font_size=STAMP_FONT_SIZE),
         border_width=1,
         background=None,
         timestamp_format="%Y-%m-%d %H:%M:%S UTC",
@@ -154,9 +150,7 @@ class EmbeddedFontFactory(FontEngineFactory):
         scaled = io.BytesIO(_font_at_1000_upem(self.font_file))
         if obj_stream is None and writer.stream_xrefs:
             obj_stream = writer.prepare_object_stream()
-        return GlyphAccumulator(
-            writer=writer, font_handle=scaled, font_size=self.font_size, obj_stream=obj_stream
-        )
+        return GlyphAccumulator(writer=writer, font_handle=scaled, font_size=self.font_size, obj_stream=obj_stream)
 
 
 @functools.cache

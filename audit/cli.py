@@ -161,6 +161,33 @@ def verify(path, trust):
     sys.exit(0 if result.ok else 1)
 
 
+@cli.command()
+@quarter_option
+@click.option("--size", "-n", type=click.IntRange(min=1), required=True, help="Deployments to draw.")
+@click.option("--seed", "-s", required=True, help="Any text; the same seed always gives the same sample.")
+@db_option
+@output_option
+def sample(quarter, size, seed, db_path, output_dir):
+    """Draw a reproducible auditor sample and write each sampled deployment's evidence.
+
+    The sample is the SIZE deployments with the smallest
+    sha256("<seed>:<repository>:<run_id>:<environment>"), so an auditor can re-draw it.
+
+    Example:
+
+        soc2-audit sample --quarter 2024Q2 --size 25 --seed 20240701
+    """
+    from audit.sample import draw_sample, write_sample
+    from audit.store import open_store
+
+    db = open_store(db_path, create=False)
+    if not db.execute("select 1 from evaluations where quarter = ?", [str(quarter)]).fetchone():
+        raise UsageError(f"no evaluation stored for {quarter}: run `soc2-audit evaluate --quarter {quarter}`")
+    drawn = draw_sample(db, quarter, load_settings(), size=size, seed=seed)
+    json_path, csv_path = write_sample(drawn, output_dir or Path("output") / str(quarter))
+    _say(f"sampled {drawn['size']} of {drawn['population']} deployments: {csv_path}, {json_path}")
+
+
 # -- the stages -----------------------------------------------------------------------------
 
 

@@ -1,0 +1,52 @@
+"""audit.toml: every key optional, strictly typed, unknown keys refused."""
+
+import pytest
+
+from audit.config import Settings, load_settings, settings_from_mapping
+from audit.errors import UsageError
+
+
+def test_missing_default_file_means_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AUDIT_CONFIG", raising=False)
+    assert load_settings() == Settings()
+
+
+def test_explicit_missing_file_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDIT_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(UsageError, match="does not exist"):
+        load_settings()
+
+
+def test_every_key_is_read(tmp_path, monkeypatch):
+    (tmp_path / "audit.toml").write_text(
+        'repositories = ["acme/api"]\nproduction_environments = ["prod-*"]\nrequired_approvers = 3\n'
+        'approval_window_minutes = 60\ntest_jobs = ["unit"]\nscan_jobs = ["scan"]\nmax_severity = "critical"\n'
+        'allowed_branches = ["main", "release/*"]\ntimezone = "Europe/Berlin"\n')
+    monkeypatch.setenv("AUDIT_CONFIG", str(tmp_path / "audit.toml"))
+    settings = load_settings()
+    assert settings.repositories == ("acme/api",)
+    assert settings.production_environments == ("prod-*",)
+    assert (settings.required_approvers, settings.approval_window_minutes) == (3, 60)
+    assert settings.allowed_branches == ("main", "release/*")
+    assert settings.max_severity == "critical" and settings.timezone == "Europe/Berlin"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"colour": "blue"}, "unknown key 'colour'"),
+        ({"required_approvers": "2"}, "required_approvers must be a whole number"),
+        ({"required_approvers": 0}, "required_approvers must be a whole number >= 1"),
+        ({"required_approvers": True}, "required_approvers must be a whole number"),
+        ({"test_jobs": "test"}, "test_jobs must be a list of strings"),
+        ({"test_jobs": ["test", 3]}, "test_jobs must be a list of strings"),
+        ({"max_severity": "HIGH!"}, "max_severity must be one of"),
+        ({"repositories": ["acme"]}, "invalid repository 'acme'"),
+        ({"production_environments": []}, "production_environments must name at least one"),
+        ({"timezone": ""}, "timezone must be a non-empty string"),
+    ],
+)
+def test_bad_values_are_one_clear_error(data, message):
+    with pytest.raises(UsageError, match=message):
+        settings_from_mapping(data)

@@ -13,6 +13,8 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from dateutil import tz
+
 from audit.errors import UsageError
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -102,6 +104,8 @@ def settings_from_mapping(data: dict, source: str = "configuration") -> Settings
         raise UsageError(f"{source}: max_severity must be one of {', '.join(SEVERITIES)}")
     for repository in settings.repositories:
         validate_repository(repository)
+    if tz.gettz(settings.timezone) is None:
+        raise UsageError(f"{source}: unknown time zone {settings.timezone!r}: use an IANA name such as Europe/Berlin")
     if not settings.production_environments:
         raise UsageError(f"{source}: production_environments must name at least one environment")
     return settings

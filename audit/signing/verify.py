@@ -239,6 +239,26 @@ def _trust_checks(name, label, status, signer_cert, anchor: _Anchor, out: _Colle
         )
 
 
+def _timestamp_check(name: str, label: str, status, out: _Collector) -> None:
+    """A signature timestamp, when present, must be intact; its TSA is reported, not pinned.
+
+    Public TSAs chain to roots outside the package, so an untrusted TSA chain is stated in
+    the message rather than failed; an altered or invalid token fails.
+    """
+    timestamp = getattr(status, "timestamp_validity", None)
+    if timestamp is None:
+        return
+    if not (timestamp.intact and timestamp.valid):
+        out.fail(f"{label} timestamp", f"{name}: the RFC 3161 timestamp token does not verify")
+        return
+    tsa = timestamp.signing_cert.subject.human_friendly
+    trusted = "trusted" if timestamp.trusted else "not chained to a trust root here"
+    out.ok(
+        f"{label} timestamp",
+        f"{name}: RFC 3161 timestamp {timestamp.timestamp.isoformat()} by {tsa} ({trusted})",
+    )
+
+
 def _signing_time(status) -> datetime | None:
     timestamp = getattr(status, "timestamp_validity", None)
     if timestamp is not None and timestamp.valid and timestamp.intact:
@@ -284,6 +304,7 @@ def _verify_detached(content: Path, signature: Path, anchor: _Anchor, out: _Coll
         return False
     out.ok(label, f"{content.name}: detached signature {signature.name} is intact and valid")
     _trust_checks(content.name, label, status, status.signing_cert, local_anchor, out)
+    _timestamp_check(content.name, label, status, out)
     if out.signer is None:
         out.signer = _signer_of(status.signing_cert, _signing_time(status))
     return status.trusted
@@ -429,7 +450,8 @@ def _verify_pdf(path: Path, anchor: _Anchor, out: _Collector) -> None:
             f"{name}: the signature does not cover the whole file (content was added after signing)",
         )
     _check_certification(name, reader, signature, out)
-    _trust_checks(name, f"{name}", status, status.signing_cert, local_anchor, out)
+    _trust_checks(name, name, status, status.signing_cert, local_anchor, out)
+    _timestamp_check(name, name, status, out)
     out.signer = _signer_of(status.signing_cert, _signing_time(status))
 
 

@@ -190,8 +190,7 @@ def _check_headers(files: list[zipfile.ZipInfo], limits: _Limits) -> None:
             )
         if info.file_size > limits.max_member_bytes:
             raise _Unreadable(
-                f"member {name} is {info.file_size} bytes, over the cap of "
-                f"{limits.max_member_bytes} bytes"
+                f"member {name} is {info.file_size} bytes, over the cap of {limits.max_member_bytes} bytes"
             )
         declared_total += info.file_size
         if declared_total > limits.max_total_bytes:
@@ -218,17 +217,12 @@ def _read_json_candidate(
                 budget[0] -= len(chunk)
                 if _is_bomb(size, info.compress_size, limits.max_ratio):
                     raise _Unreadable(
-                        f"member {name} expands more than {limits.max_ratio:g} times its "
-                        f"compressed size (a zip bomb)"
+                        f"member {name} expands more than {limits.max_ratio:g} times its compressed size (a zip bomb)"
                     )
                 if size > limits.max_member_bytes:
-                    raise _Unreadable(
-                        f"member {name} expands beyond the cap of {limits.max_member_bytes} bytes"
-                    )
+                    raise _Unreadable(f"member {name} expands beyond the cap of {limits.max_member_bytes} bytes")
                 if budget[0] < 0:
-                    raise _Unreadable(
-                        f"members expand beyond the cap of {limits.max_total_bytes} bytes"
-                    )
+                    raise _Unreadable(f"members expand beyond the cap of {limits.max_total_bytes} bytes")
                 chunks.append(chunk)
     except _ZIP_ERRORS as error:
         raise _Unreadable(f"member {name} is corrupt ({_describe(error)})") from None
@@ -246,12 +240,7 @@ def _is_bomb(expanded: int, compressed: int, max_ratio: float) -> bool:
 
 
 def _is_unsafe_name(name: str) -> bool:
-    return (
-        "\\" in name
-        or name.startswith("/")
-        or bool(_DRIVE_LETTER.match(name))
-        or ".." in name.split("/")
-    )
+    return "\\" in name or name.startswith("/") or bool(_DRIVE_LETTER.match(name)) or ".." in name.split("/")
 
 
 def _captured_detail(inventory: _Inventory) -> str:
@@ -261,9 +250,7 @@ def _captured_detail(inventory: _Inventory) -> str:
     ]
     parts = ["recognised " + ", ".join(reports)]
     if inventory.invalid_json:
-        parts.append(
-            "ignored invalid JSON in " + _names([name for name, _ in inventory.invalid_json])
-        )
+        parts.append("ignored invalid JSON in " + _names([name for name, _ in inventory.invalid_json]))
     return "; ".join(parts + _notes(inventory))
 
 

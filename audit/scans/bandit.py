@@ -46,9 +46,7 @@ def _finding(index: int, result: object) -> ScanFinding:
         location = f"{filename}:{line}"
     return ScanFinding(
         tool=FORMAT,
-        severity=_SEVERITIES.get(severity, UNKNOWN_SEVERITY)
-        if isinstance(severity, str)
-        else UNKNOWN_SEVERITY,
+        severity=_SEVERITIES.get(severity, UNKNOWN_SEVERITY) if isinstance(severity, str) else UNKNOWN_SEVERITY,
         rule_id=id_or_none(result.get("test_id")),
         title=text_or_none(result.get("issue_text")),
         location=location,

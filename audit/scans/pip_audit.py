@@ -44,11 +44,7 @@ def parse(document: object) -> tuple[ScanFinding, ...] | None:
         return None
     if not all(_is_dependency(entry) for entry in dependencies):
         return None
-    return tuple(
-        _finding(dependency, vuln)
-        for dependency in dependencies
-        for vuln in dependency.get("vulns", ())
-    )
+    return tuple(_finding(dependency, vuln) for dependency in dependencies for vuln in dependency.get("vulns", ()))
 
 
 def _is_dependency(entry: object) -> bool:
@@ -69,7 +65,6 @@ def _finding(dependency: dict, vuln: object) -> ScanFinding:
         tool=FORMAT,
         severity=UNKNOWN_SEVERITY,
         rule_id=vuln_id,
-        title=text_or_none(vuln.get("description"))
-        or f"known vulnerability {vuln_id or '(no id)'} in {name}",
+        title=text_or_none(vuln.get("description")) or f"known vulnerability {vuln_id or '(no id)'} in {name}",
         location=f"{name}=={version}" if version else name,
     )

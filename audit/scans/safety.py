@@ -43,12 +43,8 @@ FORMAT = "safety"
 def parse(document: object) -> tuple[ScanFinding, ...] | None:
     """The findings of a safety report, or None when ``document`` is not one."""
     if isinstance(document, dict):
-        if isinstance(document.get("report_meta"), dict) and isinstance(
-            document.get("vulnerabilities"), list
-        ):
-            return tuple(
-                _v2_finding(index, v) for index, v in enumerate(document["vulnerabilities"])
-            )
+        if isinstance(document.get("report_meta"), dict) and isinstance(document.get("vulnerabilities"), list):
+            return tuple(_v2_finding(index, v) for index, v in enumerate(document["vulnerabilities"]))
         if _is_v3(document):
             return _v3_findings(document["scan_results"])
         return None
@@ -124,9 +120,7 @@ def _v3_findings(scan_results: dict) -> tuple[ScanFinding, ...]:
             name = text_or_none(dependency.get("name"))
             for specification in _array(dependency, "specifications", "dependency"):
                 specification = _object(specification, "specification")
-                vulnerabilities = _object(
-                    specification.get("vulnerabilities", {}), "specification vulnerabilities"
-                )
+                vulnerabilities = _object(specification.get("vulnerabilities", {}), "specification vulnerabilities")
                 for vuln in _array(vulnerabilities, "known_vulnerabilities", "vulnerabilities"):
                     vuln = _object(vuln, "known vulnerability")
                     if vuln.get("ignored"):

@@ -40,9 +40,7 @@ def _rank(severity: str) -> int:
     try:
         return SEVERITIES.index(severity.lower())
     except (AttributeError, ValueError):
-        raise ValueError(
-            f"unknown severity {severity!r}: expected one of {', '.join(SEVERITIES)}"
-        ) from None
+        raise ValueError(f"unknown severity {severity!r}: expected one of {', '.join(SEVERITIES)}") from None
 
 
 def from_score(score: object) -> str | None:

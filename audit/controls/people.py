@@ -142,6 +142,7 @@ def rejected_by(deployment: DeploymentEvidence) -> tuple[str, ...]:
 def excluded_roles(deployment: DeploymentEvidence) -> dict[str, tuple[str, ...]]:
     """Casefolded login → the roles that exclude it: actor, triggering actor, PR author.
 
+    The triggering actor is named only when someone other than the actor re-ran the run.
     GitHub leaves `triggering_actor` out of runs older than 2021; it then equals `actor`,
     which is already excluded, so nothing is lost.
     """
@@ -151,6 +152,8 @@ def excluded_roles(deployment: DeploymentEvidence) -> dict[str, tuple[str, ...]]
         ("triggering actor", deployment.triggering_actor),
         ("PR author", pr_author(deployment)),
     ):
+        if role == "triggering actor" and same_login(login, deployment.actor):
+            continue
         if login is not None:
             roles.setdefault(login.casefold(), []).append(role)
     return {login: tuple(names) for login, names in roles.items()}

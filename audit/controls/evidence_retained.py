@@ -1,0 +1,48 @@
+"""evidence.retained — was all the run's evidence captured before GitHub expired it?
+
+GitHub keeps deployment statuses 90 days and artifacts 90 days by default, so a
+quarter-end extraction alone loses early-quarter evidence. This control is the test of
+the information produced by the entity (IPE): the environment approvals, the production
+deployment's statuses, and every artifact that was or may have been a scan report (the
+same rule as `scan.clean`) must be in the store. Coverage, build and other non-scan
+artifacts are not evidence.
+
+Bad (fail): statuses gone; approvals never captured; a scan report expired (410) or
+unreadable; an artifact of unknown content expired whose name does not rule it out.
+Okay (pass): approvals, statuses and every scan artifact captured.
+"""
+
+from __future__ import annotations
+
+from audit.config import Settings
+from audit.controls.people import captured_scan_artifacts, join_names, lost_scan_artifacts, plural
+from audit.evidence import DeploymentEvidence, Verdict
+
+
+def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
+    label = deployment.label
+    lost: list[str] = []
+    if not deployment.approvals_captured:
+        lost.append("the environment approvals")
+    if not deployment.statuses_captured:
+        lost.append(f"the {deployment.environment} deployment statuses")
+    lost_artifacts = lost_scan_artifacts(deployment)
+    lost.extend(f"artifact {a.name!r} ({a.reason})" for a in lost_artifacts)
+    if lost:
+        return Verdict(
+            "fail",
+            f"Evidence of {label} was lost before capture: {join_names(lost)}.",
+            tuple(a.reference for a in lost_artifacts),
+        )
+    reports = captured_scan_artifacts(deployment)
+    evidence = (
+        (f"approvals:run {deployment.run_id}",)
+        + tuple(f"deployment_statuses:{s.status_id}" for s in deployment.statuses)
+        + tuple(f"artifacts:{a.artifact_id}" for a in reports)
+    )
+    return Verdict(
+        "pass",
+        f"The approvals, {plural(len(deployment.statuses), 'deployment status', 'deployment statuses')} "
+        f"and {plural(len(reports), 'scan report')} of {label} were all captured.",
+        evidence,
+    )

@@ -27,6 +27,7 @@ from audit.fakegithub.world import (
     Team,
     WorkflowRun,
     World,
+    default_steps,
     fake_sha,
     stable_id,
 )
@@ -257,7 +258,7 @@ def job(run: WorkflowRun, value: Job, base_url: str) -> dict[str, Any]:
                 "started_at": iso(step.started_at),
                 "completed_at": iso(step.completed_at),
             }
-            for step in value.steps
+            for step in (value.steps if value.steps is not None else default_steps(value))
         ],
         check_run_url=f"{api}/check-runs/{value.id}",
         labels=["ubuntu-latest"],

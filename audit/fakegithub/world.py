@@ -120,7 +120,8 @@ class Job:
     started_at: datetime | None = None
     """None when the job never started (e.g. its environment approval was rejected)."""
     completed_at: datetime | None = None
-    steps: list[Step] = field(default_factory=list)
+    steps: list[Step] | None = None
+    """None: the server renders `default_steps` from the job's times."""
     environment: str | None = None
     """The environment the job targets, if any (not served by GitHub's jobs API)."""
 
@@ -305,6 +306,8 @@ class WorkflowRun:
     artifacts: list[Artifact] = field(default_factory=list)
     pending_environments: list[str] = field(default_factory=list)
     """Environments this run waits on (status `waiting`) for `pending_deployments`."""
+    tags: list[str] = field(default_factory=list)
+    """Scenario labels, not served: e.g. which control the demo built this run to break."""
 
     def add_job(
         self,
@@ -323,8 +326,6 @@ class WorkflowRun:
         world = self.repository.world
         if completed_at is None and started_at is not None and status == "completed":
             completed_at = started_at + timedelta(minutes=2)
-        if steps is None:
-            steps = _default_steps(name, started_at, completed_at, conclusion, status)
         job = Job(
             id=world.next_id("job"),
             name=name,
@@ -681,13 +682,10 @@ _STATUS_DESCRIPTIONS = {
 }
 
 
-def _default_steps(
-    name: str,
-    started_at: datetime | None,
-    completed_at: datetime | None,
-    conclusion: str | None,
-    status: str,
-) -> list[Step]:
+def default_steps(job: Job) -> list[Step]:
+    """Set up, checkout, the job's own step and completion, spread over the job's run time."""
+    name, started_at, completed_at = job.name, job.started_at, job.completed_at
+    conclusion, status = job.conclusion, job.status
     if started_at is None:
         return []
     end = completed_at or started_at

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import random
+from importlib.metadata import version
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from audit import __version__
 from audit.quarter import Quarter
 
 _TEXT = json.loads((Path(__file__).with_name("synthetic_controls.json")).read_text("utf-8"))
@@ -215,7 +215,7 @@ def synthetic_findings(n: int, seed: int = 0, *, quarter: str = "2024Q2") -> dic
         "quarter": quarter,
         "period": {"start": _iso(start), "end": _iso(end), "timezone": "UTC"},
         "generated_at": _iso(end + timedelta(hours=6, minutes=10)),
-        "generator": {"name": "soc2-audit", "version": __version__},
+        "generator": {"name": "soc2-audit", "version": version("soc2-audit")},
         "demo": True,
         "organization": organization,
         "repositories": repositories,

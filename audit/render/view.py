@@ -78,7 +78,7 @@ def _nice_ceiling(value: float) -> int:
 
 def _axis(maximum: int, height: float) -> dict:
     top = _nice_ceiling(maximum)
-    step = top / 4 if top >= 4 else 1
+    step = top // 5 if top >= 5 and top % 5 == 0 else top // 4 if top % 4 == 0 else 1
     ticks = []
     value = 0.0
     while value <= top + 1e-9:
@@ -195,7 +195,7 @@ def exception_groups(findings: dict, limit: int | None) -> list[dict]:
             for d in findings["deployments"]
             if d["controls"].get(control_id, {}).get("verdict") in EXCEPTION_VERDICTS
         ]
-        groups.append({"control": control, "items": limited(items, limit),
+        groups.append({"control": control, "entries": limited(items, limit),
                        "responses": sum(1 for item in items if item["response"])})
     return groups
 

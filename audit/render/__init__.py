@@ -1,0 +1,51 @@
+"""The rendering stage: one findings dict → findings.json, population.csv, report.html, report.pdf.
+
+Rendering never computes a verdict: every output is a pure function of the findings dict
+the evaluate stage produced (its shape is in docs/DESIGN.md §5; `synthetic.py` builds one).
+The PDF is written unsigned; the signing stage signs it afterwards.
+
+    write_report(findings, Path("output/2024Q2"))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from audit.render.html import iter_html, render_html
+from audit.render.pdf import render_pdf
+from audit.render.tables import (
+    population_rows,
+    write_findings_json,
+    write_population_csv,
+)
+
+__all__ = [
+    "population_rows", "render_html", "render_pdf", "write_findings_json",
+    "write_population_csv", "write_report",
+]
+
+
+def write_report(findings: dict, output_dir: Path, *, population_pdf_limit: int = 500,
+                 table_pdf_limit: int = 50) -> dict[str, Path]:
+    """Write findings.json, population.csv, report.html and report.pdf into `output_dir`.
+
+    Returns file name → path. The PDF shows at most `population_pdf_limit` population rows
+    and `table_pdf_limit` rows of each other long list (exceptions per control, windows…);
+    report.html and the CSV/JSON (also attached inside the PDF) hold everything.
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "findings.json": write_findings_json(findings, output_dir / "findings.json"),
+        "population.csv": write_population_csv(findings, output_dir / "population.csv"),
+    }
+    html_path = output_dir / "report.html"
+    with html_path.open("w", encoding="utf-8", newline="\n") as html_file:
+        for chunk in iter_html(findings):
+            html_file.write(chunk)
+    paths["report.html"] = html_path
+    pdf_path = output_dir / "report.pdf"
+    pdf_path.write_bytes(render_pdf(findings, population_pdf_limit=population_pdf_limit,
+                                    table_pdf_limit=table_pdf_limit))
+    paths["report.pdf"] = pdf_path
+    return paths

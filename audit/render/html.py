@@ -1,0 +1,65 @@
+"""report.html: the findings rendered through the jinja2 templates in `templates/`.
+
+Autoescape is on for every template and undefined variables raise, so a value from GitHub
+can never become markup and a template typo never renders as an empty cell. The same
+templates make the PDF's HTML (`medium="pdf"`), with long lists cut to a limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache, partial
+from pathlib import Path
+
+import jinja2
+
+from audit.errors import AuditError
+from audit.render import view
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+"""`templates/` at the repository root, beside the `audit` package (installed editable).
+
+Located from this file rather than `audit.__file__`, which is None when `audit` resolves as
+a namespace package (an editable install made before `audit/__init__.py` existed)."""
+
+REPORT_TEMPLATE = "report.html.j2"
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The jinja2 environment (autoescape everywhere, StrictUndefined)."""
+    if not (TEMPLATES_DIR / REPORT_TEMPLATE).is_file():
+        raise AuditError(
+            f"report templates not found in {TEMPLATES_DIR}: run from a source checkout "
+            "installed with `pip install -e .`")
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _context(findings: dict, *, medium: str, population_limit: int | None,
+             table_limit: int | None) -> dict:
+    context = view.build_context(findings, medium=medium, population_limit=population_limit,
+                                 table_limit=table_limit)
+    context["when"] = partial(view.local_time, zone=view.report_zone(findings))
+    context["safe_url"] = view.safe_url
+    return context
+
+
+def iter_html(findings: dict, *, medium: str = "html", population_limit: int | None = None,
+              table_limit: int | None = None) -> Iterator[str]:
+    """The report as a stream of text chunks, so a large population never sits in one string."""
+    template = environment().get_template(REPORT_TEMPLATE)
+    context = _context(findings, medium=medium, population_limit=population_limit,
+                       table_limit=table_limit)
+    return template.generate(context)
+
+
+def render_html(findings: dict) -> str:
+    """report.html: the whole report, every deployment and every exception."""
+    return "".join(iter_html(findings))

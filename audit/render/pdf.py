@@ -1,0 +1,107 @@
+"""report.pdf: PDF/A-3b from the report templates, with population.csv and findings.json inside.
+
+Everything in the report comes from GitHub and is untrusted, so WeasyPrint gets a URL
+fetcher that refuses every URL except `data:` and no base URL: nothing the document says
+can make us read a local file or call a server. Refusals are counted and logged once by us;
+WeasyPrint's own per-resource log lines are held back while it renders.
+
+Deterministic: the same findings give the same bytes. Dates (document info, XMP and the
+attachments' CreationDate/ModDate) are all `generated_at`; the PDF/A file identifier is an
+MD5 of the content (pydyf); fonts are subset from the same text.
+
+WeasyPrint costs about 0.2 s and 6 MB per page, so the population table stops after
+`population_pdf_limit` rows and each long list after `table_pdf_limit` rows, each with a
+sentence pointing to the attached CSV/JSON and report.html, which hold everything.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import weasyprint
+from weasyprint.urls import URLFetcher
+
+from audit.render.html import iter_html
+from audit.render.tables import findings_json_bytes, population_csv_bytes
+
+LOG = logging.getLogger(__name__)
+
+PDF_VARIANT = "pdf/a-3b"
+"""PDF/A-3 is the archival profile that allows non-PDF embedded files."""
+
+
+class ExternalResourceRefused(Exception):
+    """A URL the report referenced; WeasyPrint treats it as a failed fetch."""
+
+
+class DataOnlyFetcher(URLFetcher):
+    """A WeasyPrint URL fetcher that serves `data:` URIs and refuses everything else."""
+
+    def __init__(self) -> None:
+        super().__init__(allowed_protocols=("data",), allow_redirects=False)
+        self.refused: list[str] = []
+
+    def fetch(self, url, headers=None):
+        if not url.lower().startswith("data:"):
+            self.refused.append(url)
+            raise ExternalResourceRefused(f"external resource refused: {url[:200]}")
+        return super().fetch(url, headers)
+
+
+class _HoldBack(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.records.append(record)
+        return False
+
+
+@contextmanager
+def _quiet_weasyprint():
+    """Hold back WeasyPrint's log lines while it renders; pass them on at DEBUG level."""
+    loggers = [logging.getLogger("weasyprint"), logging.getLogger("weasyprint.progress")]
+    held = _HoldBack()
+    for logger in loggers:
+        logger.addFilter(held)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(held)
+        for record in held.records:
+            LOG.debug("weasyprint: %s", record.getMessage())
+
+
+def _utc(value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(UTC).replace(tzinfo=None)
+
+
+def render_pdf(findings: dict, *, population_pdf_limit: int = 500,
+               table_pdf_limit: int = 50) -> bytes:
+    """The unsigned report.pdf (PDF/A-3b) with population.csv and findings.json attached."""
+    html_text = "".join(iter_html(findings, medium="pdf", population_limit=population_pdf_limit,
+                                  table_limit=table_pdf_limit))
+    fetcher = DataOnlyFetcher()
+    stamp = _utc(findings["generated_at"])
+    attachments = [
+        weasyprint.Attachment(
+            file_obj=io.BytesIO(population_csv_bytes(findings)), url_fetcher=fetcher,
+            name="population.csv", description="One row per deployment with its verdicts",
+            created=stamp, modified=stamp, relationship="Data"),
+        weasyprint.Attachment(
+            file_obj=io.BytesIO(findings_json_bytes(findings)), url_fetcher=fetcher,
+            name="findings.json", description="Every verdict, setting and completeness record",
+            created=stamp, modified=stamp, relationship="Data"),
+    ]
+    with _quiet_weasyprint():
+        document = weasyprint.HTML(string=html_text, url_fetcher=fetcher, base_url=None)
+        pdf = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=attachments)
+    if fetcher.refused:
+        LOG.warning("refused %d external resource(s) referenced by the report, first: %s",
+                    len(fetcher.refused), fetcher.refused[0][:200])
+    return pdf

@@ -7,12 +7,15 @@ An auditor checks one with no Python at all:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from pathlib import Path
 
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+from pyhanko.sign.timestamps import TimestampRequestError
 from pyhanko.sign.timestamps.requests_client import HTTPTimeStamper
 
+from audit.errors import UsageError
 from audit.signing.identity import SigningIdentity
 
 DIGEST_ALGORITHM = "sha256"
@@ -23,6 +26,15 @@ def timestamper_for(tsa_url: str | None) -> HTTPTimeStamper | None:
     return HTTPTimeStamper(tsa_url, timeout=30) if tsa_url else None
 
 
+@contextlib.contextmanager
+def timestamp_errors_as_usage(tsa_url: str | None):
+    """Turn a TSA that does not answer into one clear line naming AUDIT_TSA_URL."""
+    try:
+        yield
+    except TimestampRequestError as err:
+        raise UsageError(f"timestamp authority {tsa_url} (AUDIT_TSA_URL) did not answer: {err}") from None
+
+
 def sign_detached(path: Path, identity: SigningIdentity, *, tsa_url: str | None = None) -> Path:
     """Write `path` + ".p7s": a detached CMS signature over `path`, DER-encoded.
 
@@ -31,7 +43,7 @@ def sign_detached(path: Path, identity: SigningIdentity, *, tsa_url: str | None 
     """
     signature_path = path.with_name(path.name + ".p7s")
     signer = identity.pyhanko_signer()
-    with path.open("rb") as content:
+    with path.open("rb") as content, timestamp_errors_as_usage(tsa_url):
         content_info = asyncio.run(
             signer.async_sign_general_data(
                 content,

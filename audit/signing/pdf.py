@@ -23,7 +23,7 @@ from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.stamp import TextStampStyle
 
-from audit.signing.cms import DIGEST_ALGORITHM, timestamper_for
+from audit.signing.cms import DIGEST_ALGORITHM, timestamp_errors_as_usage, timestamper_for
 from audit.signing.identity import SigningIdentity
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,12 @@ def sign_pdf(
             stamp_style=stamp_style,
             new_field_spec=field_spec,
         )
-        with signed.open("wb") as target:
-            signer.sign_pdf(writer, output=target)
+        try:
+            with signed.open("wb") as target, timestamp_errors_as_usage(tsa_url):
+                signer.sign_pdf(writer, output=target)
+        except BaseException:
+            signed.unlink(missing_ok=True)
+            raise
 
 
 def _stamp_style() -> TextStampStyle | None:

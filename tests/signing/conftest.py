@@ -27,11 +27,7 @@ def write_report_pdf(path: Path, html: str = REPORT_HTML) -> Path:
     weasyprint.HTML(string=html, base_url=str(path.parent)).write_pdf(
         path,
         pdf_variant="pdf/a-3b",
-        attachments=[
-            weasyprint.Attachment(
-                string=POPULATION_CSV, base_url=str(path.parent), name="population.csv"
-            )
-        ],
+        attachments=[weasyprint.Attachment(string=POPULATION_CSV, base_url=str(path.parent), name="population.csv")],
     )
     return path
 

@@ -106,9 +106,7 @@ def test_pkcs12_key_is_used_even_in_demo_mode(no_key_env, identity, tmp_path, mo
         assert [c.subject for c in loaded.chain] == [c.subject for c in identity.chain]
 
 
-def test_wrong_password_names_the_file_not_the_password(
-    no_key_env, identity, tmp_path, monkeypatch
-):
+def test_wrong_password_names_the_file_not_the_password(no_key_env, identity, tmp_path, monkeypatch):
     p12 = make_p12(tmp_path / "signer.p12", identity)
     monkeypatch.setenv("AUDIT_SIGNING_KEY", str(p12))
     monkeypatch.setenv("AUDIT_SIGNING_KEY_PASSWORD", "hunter2-wrong")
@@ -121,9 +119,7 @@ def test_wrong_password_names_the_file_not_the_password(
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
-@pytest.mark.parametrize(
-    "content", [None, b"not a pkcs12 file"], ids=["missing file", "garbage file"]
-)
+@pytest.mark.parametrize("content", [None, b"not a pkcs12 file"], ids=["missing file", "garbage file"])
 def test_unreadable_key_file_is_a_usage_error(no_key_env, tmp_path, monkeypatch, content):
     key_path = tmp_path / "signer.p12"
     if content is not None:

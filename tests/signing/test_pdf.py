@@ -49,9 +49,7 @@ def nss_db_trusting(ca_pem: Path, directory: Path) -> str:
     return database
 
 
-def test_unsigned_pdf_is_a_byte_prefix_of_the_signed_one(
-    signed_package_template, unsigned_report_bytes
-):
+def test_unsigned_pdf_is_a_byte_prefix_of_the_signed_one(signed_package_template, unsigned_report_bytes):
     signed = (signed_package_template / "report.pdf").read_bytes()
     assert len(signed) > len(unsigned_report_bytes)
     assert signed.startswith(unsigned_report_bytes)

@@ -194,9 +194,7 @@ def test_replaced_signer_pem_fails(package, other_identity):
 # --- single files and usage ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "name", ["report.pdf", "report.html", "report.html.p7s", "SHA256SUMS", "population.csv"]
-)
+@pytest.mark.parametrize("name", ["report.pdf", "report.html", "report.html.p7s", "SHA256SUMS", "population.csv"])
 def test_single_untouched_file_verifies(signed_package_template, name):
     report = verify_path(signed_package_template / name)
     assert report.ok, failures(report)

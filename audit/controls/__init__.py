@@ -138,8 +138,7 @@ def evaluate_all(deployment: DeploymentEvidence, settings: Settings) -> dict[str
             message = " ".join(str(error).split()).rstrip(".") or "no message"
             verdict = Verdict(
                 "error",
-                f"{each.id} could not judge {_label(deployment)}: "
-                f"{type(error).__name__}: {message}.",
+                f"{each.id} could not judge {_label(deployment)}: {type(error).__name__}: {message}.",
             )
         verdicts[each.id] = verdict
     return verdicts

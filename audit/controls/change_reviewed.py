@@ -38,17 +38,20 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     if not approvals:
         return Verdict(
             "fail",
-            f"{pr} deployed by {label} has no standing approval from anyone other than its "
-            f"author {author}.",
+            f"{pr} deployed by {label} has no standing approval from anyone other than its author {author}.",
             (f"pull_requests:{pull_request.number}",)
             + tuple(f"reviews:{review.review_id}" for review in pull_request.reviews),
         )
     earlier = [a.login for a in approvals if a.on_final_head is False]
-    note = f" ({join_names(earlier)} on an earlier commit of the PR)" if earlier else ""
+    if earlier and len(earlier) == len(approvals):
+        note = " (on an earlier commit of the PR)"
+    elif earlier:
+        note = f" ({join_names(earlier)} on an earlier commit of the PR)"
+    else:
+        note = ""
     return Verdict(
         "pass",
         f"{pr} deployed by {label} was approved by {join_names(a.login for a in approvals)}"
         f"{note}, not its author {author}.",
-        (f"pull_requests:{pull_request.number}",)
-        + tuple(f"reviews:{approval.review_id}" for approval in approvals),
+        (f"pull_requests:{pull_request.number}",) + tuple(f"reviews:{approval.review_id}" for approval in approvals),
     )

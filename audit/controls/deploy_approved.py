@@ -46,7 +46,5 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     elif deployment.required_reviewers is None:
         reason = "nobody approved it (the environment's required reviewers are unknown)"
     else:
-        reason = (
-            f"nobody approved it although the {environment} environment now requires reviewers"
-        )
+        reason = f"nobody approved it although the {environment} environment now requires reviewers"
     return Verdict("fail", f"The {environment} deployment of {label} ran unapproved: {reason}.", evidence)

@@ -20,6 +20,7 @@ from audit.controls.people import (
     deploy_approvals,
     excluded_people,
     join_names,
+    plural,
     pr_approvals,
     role_note,
 )
@@ -47,14 +48,14 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     count = len(people)
     who = f": {join_names(people)}" if people else ""
     excluded_note = (
-        f", leaving out {join_names(role_note(login, deployment) for login in left_out.values())}"
-        if left_out
-        else ""
+        f", leaving out {join_names(role_note(login, deployment) for login in left_out.values())}" if left_out else ""
     )
-    summary = (
-        f"{count} of the {required} required distinct people approved the change deployed by "
-        f"{label}{who}{excluded_note}"
+    approvers = (
+        f"{plural(count, 'distinct person', 'distinct people')} of the {required} required"
+        if count
+        else f"None of the {required} required distinct people"
     )
+    summary = f"{approvers} approved the change deployed by {label}{who}{excluded_note}"
     if count >= required:
         return Verdict("pass", f"{summary}.", tuple(evidence))
     missing = [
@@ -71,7 +72,7 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
             f"{summary}, and its {join_names(missing)} were never captured.",
             tuple(evidence),
         )
-    return Verdict("fail", f"Only {summary}.", tuple(evidence))
+    return Verdict("fail", f"{'Only ' if count else ''}{summary}.", tuple(evidence))
 
 
 def _sort(login: str, excluded: frozenset[str], counted: dict[str, str], left_out: dict[str, str]) -> None:

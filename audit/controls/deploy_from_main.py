@@ -25,9 +25,10 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     evidence: tuple[str, ...] = (f"runs:{deployment.run_id}",)
     if branch is None:
         return Verdict("not_available", f"The head branch of {label} is unknown.", evidence)
+    ran_from = f"The head branch {branch!r} of {label}"
     if settings.allowed_branches:
         allowed = settings.allowed_branches
-        described = f"the allowed branches {join_names(allowed)}"
+        described = f"one of the allowed branches {join_names(allowed)}"
     elif deployment.default_branch is not None:
         allowed = (deployment.default_branch,)
         described = f"the default branch {deployment.default_branch!r}"
@@ -35,10 +36,10 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     else:
         return Verdict(
             "not_available",
-            f"{label} ran from {branch!r}, but the default branch of {deployment.repository} "
-            f"is unknown and no allowed branches are configured.",
+            f"{ran_from} cannot be judged: the default branch of {deployment.repository} is "
+            f"unknown and no allowed branches are configured.",
             evidence,
         )
     if any(fnmatchcase(branch, pattern) for pattern in allowed):
-        return Verdict("pass", f"{label} ran from {branch!r}, one of {described}.", evidence)
-    return Verdict("fail", f"{label} ran from {branch!r}, which is not {described}.", evidence)
+        return Verdict("pass", f"{ran_from} is {described}.", evidence)
+    return Verdict("fail", f"{ran_from} is not {described}.", evidence)

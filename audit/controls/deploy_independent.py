@@ -49,13 +49,15 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     if not deployment.pull_requests_captured:
         return Verdict(
             "not_available",
-            f"{join_names(approvers)} approved {label} and did not start it, but its pull "
-            f"requests were never captured, so the PR author is unknown.",
+            f"The {deployment.environment} deployment of {label} was approved by "
+            f"{join_names(approvers)}, who did not start it, but its pull requests were never "
+            f"captured, so whether they authored the change is unknown.",
             evidence,
         )
     return Verdict(
         "pass",
-        f"{join_names(approvers)} approved the {deployment.environment} deployment of {label} "
-        f"without being its actor, triggering actor or PR author.",
+        f"The {deployment.environment} deployment of {label} was approved by "
+        f"{join_names(approvers)}, {'none of them' if len(approvers) > 1 else 'not'} its actor, "
+        f"triggering actor or PR author.",
         evidence,
     )

@@ -34,8 +34,7 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     if not deployment.statuses_captured:
         return Verdict(
             "not_available",
-            f"The {environment} deployment statuses of {label} were never captured, so the "
-            f"approval cannot be timed.",
+            f"The {environment} deployment statuses of {label} were never captured, so the approval cannot be timed.",
         )
     requested_at, approved_at = approval_times(deployment.statuses)
     evidence = tuple(
@@ -48,11 +47,12 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     )
     if requested_at is None or approved_at is None:
         if approved:
-            missing = "request" if requested_at is None else "approval"
+            missing = "requested" if requested_at is None else "given"
+            captured = plural(len(deployment.statuses), "status", "statuses")
             return Verdict(
                 "not_available",
-                f"{label} was approved, but its {plural(len(deployment.statuses), 'deployment status', 'deployment statuses')} "
-                f"do not show when the {missing} happened.",
+                f"The {environment} deployment of {label} was approved, but its deployment "
+                f"statuses ({captured} captured) do not show when approval was {missing}.",
                 evidence,
             )
         what = "requested" if requested_at is None else "given"
@@ -63,7 +63,7 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
         )
     minutes = (approved_at - requested_at).total_seconds() / 60
     window = settings.approval_window_minutes
-    took = f"{label} was approved {_minutes(minutes)} after the request"
+    took = f"The {environment} approval of {label} came {_minutes(minutes)} after the request"
     if minutes <= window:
         return Verdict("pass", f"{took}, within the {window}-minute window.", evidence)
     return Verdict("fail", f"{took}, beyond the {window}-minute window.", evidence)

@@ -165,7 +165,7 @@ def excluded_people(deployment: DeploymentEvidence) -> frozenset[str]:
 
 
 def role_note(login: str, deployment: DeploymentEvidence) -> str:
-    """"bob (actor and PR author)" — a login with the roles that exclude it, for details."""
+    """A login with the roles that exclude it, for details: `bob (actor and PR author)`."""
     roles = excluded_roles(deployment).get(login.casefold(), ())
     return f"{login} ({' and '.join(roles)})" if roles else login
 
@@ -298,7 +298,7 @@ def lost_scan_artifacts(deployment: DeploymentEvidence) -> tuple[LostArtifact, .
 
 
 def join_names(names: Iterable[str]) -> str:
-    """"a", "a and b", "a, b and c" — for one-sentence details."""
+    """Names as a sentence lists them: `a`, `a and b`, `a, b and c`."""
     names = list(names)
     if len(names) <= 1:
         return "".join(names)
@@ -306,5 +306,5 @@ def join_names(names: Iterable[str]) -> str:
 
 
 def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
-    """"1 job", "2 jobs"."""
+    """A count with its noun: `1 job`, `2 jobs`."""
     return f"{count} {noun if count == 1 else (plural_noun or noun + 's')}"

@@ -27,7 +27,7 @@ from audit.controls.people import (
     lost_scan_artifacts,
     plural,
 )
-from audit.evidence import DeploymentEvidence, Finding, Verdict
+from audit.evidence import Artifact, DeploymentEvidence, Finding, Verdict
 
 
 def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
@@ -52,7 +52,7 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
         if failed:
             return Verdict(
                 "fail",
-                f"{label} has no scan report and scan job "
+                f"No scan report of {label} was captured and scan job "
                 f"{join_names(f'{job.name!r} ({job.conclusion})' for job in failed)} did not succeed.",
                 evidence,
             )
@@ -60,49 +60,50 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
         if unknown:
             return Verdict(
                 "not_available",
-                f"{label} has no scan report and the conclusion of scan job "
+                f"No scan report of {label} was captured and the conclusion of scan job "
                 f"{join_names(repr(n) for n in unknown)} is unknown.",
                 evidence,
             )
         return Verdict(
             "pass",
-            f"{label} has no scan report, but scan job {join_names(repr(job.name) for job in scan_jobs)} "
-            f"succeeded (job conclusion only).",
+            f"No scan report of {label} was captured, but scan job "
+            f"{join_names(repr(job.name) for job in scan_jobs)} succeeded (job conclusion only).",
             evidence,
         )
 
     if not deployment.jobs:
         return Verdict(
             "not_available",
-            f"{label} has no scan report and its jobs were never captured, so a scan job "
-            f"cannot be looked for.",
+            f"No scan report of {label} was captured and its jobs were never captured either, "
+            f"so no scan job can be looked for.",
         )
     return Verdict(
         "fail",
-        f"{label} has no scan report and no job matching {join_names(settings.scan_jobs)}.",
+        f"No scan report of {label} was captured and no job matches {join_names(settings.scan_jobs)}.",
         tuple(f"artifacts:{a.artifact_id}" for a in deployment.artifacts),
     )
 
 
-def _judge_reports(deployment: DeploymentEvidence, settings: Settings, reports) -> Verdict:
+def _judge_reports(deployment: DeploymentEvidence, settings: Settings, reports: tuple[Artifact, ...]) -> Verdict:
     label = deployment.label
     threshold = SEVERITIES.index(settings.max_severity)
     evidence = tuple(f"artifacts:{artifact.artifact_id}" for artifact in reports)
     findings = [finding for artifact in reports for finding in artifact.findings]
     serious = [f for f in findings if _rank(f) >= threshold]
     scanned = f"{plural(len(reports), 'scan report')} of {label}"
+    hold = "holds" if len(reports) == 1 else "hold"
     if serious:
         worst = max(serious, key=_rank)
         return Verdict(
             "fail",
-            f"{scanned} hold {plural(len(serious), 'finding')} at or above {settings.max_severity}, "
+            f"{scanned} {hold} {plural(len(serious), 'finding')} at or above {settings.max_severity}, "
             f"the worst {_describe(worst)}.",
             evidence,
         )
     below = f" ({plural(len(findings), 'finding')} below it)" if findings else ""
     return Verdict(
         "pass",
-        f"{scanned} hold no finding at or above {settings.max_severity}{below}.",
+        f"{scanned} {hold} no finding at or above {settings.max_severity}{below}.",
         evidence,
     )
 

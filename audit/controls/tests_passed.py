@@ -42,8 +42,7 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     if failed:
         return Verdict(
             "fail",
-            f"Test job {join_names(f'{job.name!r} ({job.conclusion})' for job in failed)} of "
-            f"{label} did not succeed.",
+            f"Test job {join_names(f'{job.name!r} ({job.conclusion})' for job in failed)} of {label} did not succeed.",
             evidence,
         )
     unknown = [job.name for job in tests if job.conclusion is None]

@@ -45,8 +45,14 @@ def make_settings(**overrides) -> Settings:
     return Settings(**overrides)
 
 
-def make_review(user: str | None, state: str = "APPROVED", *, review_id: int | None = None,
-                commit_id: str | None = HEAD_SHA, minutes: float = -60) -> Review:
+def make_review(
+    user: str | None,
+    state: str = "APPROVED",
+    *,
+    review_id: int | None = None,
+    commit_id: str | None = HEAD_SHA,
+    minutes: float = -60,
+) -> Review:
     return Review(
         review_id=review_id if review_id is not None else 9000 + _next_id(),
         user=user,
@@ -56,8 +62,13 @@ def make_review(user: str | None, state: str = "APPROVED", *, review_id: int | N
     )
 
 
-def make_pull_request(*, author: str | None = "alice", approved_by: Iterable[str] = ("bob",),
-                      reviews: Iterable[Review] | None = None, number: int = 42) -> PullRequest:
+def make_pull_request(
+    *,
+    author: str | None = "alice",
+    approved_by: Iterable[str] = ("bob",),
+    reviews: Iterable[Review] | None = None,
+    number: int = 42,
+) -> PullRequest:
     """A merged PR of the deployed commit; `reviews` overrides `approved_by`."""
     if reviews is None:
         reviews = [make_review(login, review_id=900 + index) for index, login in enumerate(approved_by)]
@@ -73,14 +84,21 @@ def make_pull_request(*, author: str | None = "alice", approved_by: Iterable[str
     )
 
 
-def make_approval(user: str | None, state: str = "approved", *,
-                  environments: Iterable[str] = ("production",)) -> Approval:
+def make_approval(
+    user: str | None, state: str = "approved", *, environments: Iterable[str] = ("production",)
+) -> Approval:
     return Approval(user=user, state=state, environments=tuple(environments), comment=None)
 
 
-def make_job(name: str, conclusion: str | None = "success", *, job_id: int | None = None,
-             started: float | None = -20, completed: float | None = -10,
-             run_attempt: int | None = 1) -> Job:
+def make_job(
+    name: str,
+    conclusion: str | None = "success",
+    *,
+    job_id: int | None = None,
+    started: float | None = -20,
+    completed: float | None = -10,
+    run_attempt: int | None = 1,
+) -> Job:
     """A job started and completed at minutes relative to the approval request."""
     return Job(
         job_id=job_id if job_id is not None else 700 + _next_id(),
@@ -94,13 +112,17 @@ def make_job(name: str, conclusion: str | None = "success", *, job_id: int | Non
 
 
 def make_finding(severity: str, *, tool: str = "bandit", rule_id: str = "B105") -> Finding:
-    return Finding(tool=tool, severity=severity, rule_id=rule_id, title="finding",
-                   location="app/settings.py:12")
+    return Finding(tool=tool, severity=severity, rule_id=rule_id, title="finding", location="app/settings.py:12")
 
 
-def make_artifact(name: str = "bandit-report", capture_status: str = "captured", *,
-                  scan_format: str | None = _DEFAULT, findings: Iterable[Finding] = (),
-                  artifact_id: int | None = None) -> Artifact:
+def make_artifact(
+    name: str = "bandit-report",
+    capture_status: str = "captured",
+    *,
+    scan_format: str | None = _DEFAULT,
+    findings: Iterable[Finding] = (),
+    artifact_id: int | None = None,
+) -> Artifact:
     """A captured bandit report by default; a lost one has no format unless given."""
     if scan_format is _DEFAULT:
         scan_format = "bandit" if capture_status == "captured" else None
@@ -172,8 +194,13 @@ def make_deployment(
     if deploy_started is _DEFAULT:
         deploy_started = approved_after if approved_after is not None else 0
     if deploy_job is _DEFAULT:
-        deploy_job = make_job("deploy", deploy_conclusion, job_id=800, started=deploy_started,
-                              completed=None if deploy_started is None else deploy_started + 5)
+        deploy_job = make_job(
+            "deploy",
+            deploy_conclusion,
+            job_id=800,
+            started=deploy_started,
+            completed=None if deploy_started is None else deploy_started + 5,
+        )
     if jobs is None:
         jobs = [make_job("test", job_id=701), make_job("security-scan", job_id=702)]
     jobs = list(jobs)
@@ -231,9 +258,7 @@ def case(case_id: str, expected: str, *phrases: str, settings: dict | None = Non
     """One parametrized row: a deployment built from keywords, the verdict and detail phrases."""
     import pytest
 
-    return pytest.param(
-        make_deployment(**deployment), make_settings(**(settings or {})), expected, phrases, id=case_id
-    )
+    return pytest.param(make_deployment(**deployment), make_settings(**(settings or {})), expected, phrases, id=case_id)
 
 
 _counter = iter(range(1, 10**6))

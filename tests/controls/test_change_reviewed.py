@@ -7,8 +7,14 @@ CASES = [
     case(
         "approval on an earlier commit still counts",
         "pass",
-        "bob on an earlier commit",
+        "approved by bob (on an earlier commit of the PR)",
         reviews=[make_review("bob", commit_id=EARLIER_SHA)],
+    ),
+    case(
+        "one of two approvals on an earlier commit",
+        "pass",
+        "approved by bob and dave (dave on an earlier commit of the PR)",
+        reviews=[make_review("bob"), make_review("dave", commit_id=EARLIER_SHA)],
     ),
     case(
         "bot-authored PR approved by a person",

@@ -12,8 +12,15 @@ CASES = [
     ),
     case("bot-triggered run approved", "pass", "approved by carol", actor="dependabot[bot]"),
     case("deployment that failed is still approved", "pass", "carol", deploy_conclusion="failure"),
-    case("rejected", "fail", "rejected by dave", approved_by=[], rejected_by=["dave"], approved_after=None,
-         deploy_started=None),
+    case(
+        "rejected",
+        "fail",
+        "rejected by dave",
+        approved_by=[],
+        rejected_by=["dave"],
+        approved_after=None,
+        deploy_started=None,
+    ),
     case(
         "rejected once, approved on a re-run",
         "fail",

@@ -3,11 +3,16 @@ import pytest
 from .factories import case, judge, make_review
 
 CASES = [
-    case("PR reviewer and a different deployment approver", "pass", "2 of the 2", "bob and carol"),
+    case(
+        "PR reviewer and a different deployment approver",
+        "pass",
+        "2 distinct people of the 2 required",
+        "bob and carol",
+    ),
     case(
         "one approver is enough when one is required",
         "pass",
-        "1 of the 1",
+        "1 distinct person of the 1 required",
         settings={"required_approvers": 1},
         pr_approved_by=[],
     ),
@@ -25,11 +30,16 @@ CASES = [
         actor="dependabot[bot]",
         pr_author="dependabot[bot]",
     ),
-    case("same person approves PR and deployment", "fail", "Only 1 of the 2", approved_by=["bob"]),
+    case(
+        "same person approves PR and deployment",
+        "fail",
+        "Only 1 distinct person of the 2 required",
+        approved_by=["bob"],
+    ),
     case(
         "same person in another case",
         "fail",
-        "Only 1 of the 2",
+        "Only 1 distinct person of the 2 required",
         pr_approved_by=["Bob"],
         approved_by=["bOB"],
     ),
@@ -46,11 +56,13 @@ CASES = [
         "leaving out alice (actor and PR author)",
         approved_by=["alice"],
     ),
-    case("PR approved only by its author", "fail", "Only 1 of the 2", pr_approved_by=["alice"]),
+    case(
+        "PR approved only by its author", "fail", "Only 1 distinct person of the 2 required", pr_approved_by=["alice"]
+    ),
     case(
         "bot-triggered run approved by one person twice",
         "fail",
-        "Only 1 of the 2",
+        "Only 1 distinct person of the 2 required",
         actor="dependabot[bot]",
         pr_author="dependabot[bot]",
         approved_by=["bob"],
@@ -61,8 +73,15 @@ CASES = [
         "acme/api: carol.",
         reviews=[make_review("bob"), make_review("bob", "CHANGES_REQUESTED")],
     ),
-    case("dismissed PR approval", "fail", "Only 1 of the 2", reviews=[make_review("bob", "DISMISSED")]),
-    case("nobody approved", "fail", "Only 0 of the 2", pr_approved_by=[], approved_by=[]),
+    case(
+        "dismissed PR approval",
+        "fail",
+        "Only 1 distinct person of the 2 required",
+        reviews=[make_review("bob", "DISMISSED")],
+    ),
+    case(
+        "nobody approved", "fail", "None of the 2 required distinct people approved", pr_approved_by=[], approved_by=[]
+    ),
     case(
         "too few approvers and approvals never captured",
         "not_available",

@@ -3,11 +3,16 @@ import pytest
 from .factories import case, judge, make_approval
 
 CASES = [
-    case("approver is nobody involved", "pass", "carol approved"),
-    case("bot-triggered run approved by a person", "pass", "carol approved", actor="dependabot[bot]",
-         pr_author="dependabot[bot]"),
-    case("direct push approved by someone else", "pass", "carol approved", pull_request=None),
-    case("deployment that failed", "pass", "carol approved", deploy_conclusion="failure"),
+    case("approver is nobody involved", "pass", "approved by carol, not its actor"),
+    case(
+        "bot-triggered run approved by a person",
+        "pass",
+        "approved by carol, not its actor",
+        actor="dependabot[bot]",
+        pr_author="dependabot[bot]",
+    ),
+    case("direct push approved by someone else", "pass", "approved by carol, not its actor", pull_request=None),
+    case("deployment that failed", "pass", "approved by carol, not its actor", deploy_conclusion="failure"),
     case("approver is the actor", "fail", "carol (actor)", actor="carol"),
     case(
         "approver re-ran the run",
@@ -16,8 +21,7 @@ CASES = [
         triggering_actor="carol",
         run_attempt=2,
     ),
-    case("approver is the PR author, in another case", "fail", "ALICE (actor and PR author)",
-         approved_by=["ALICE"]),
+    case("approver is the PR author, in another case", "fail", "ALICE (actor and PR author)", approved_by=["ALICE"]),
     case(
         "one of two approvers is the PR author",
         "fail",
@@ -42,7 +46,7 @@ CASES = [
     case(
         "pull requests never captured",
         "not_available",
-        "PR author is unknown",
+        "whether they authored the change is unknown",
         pull_requests_captured=False,
     ),
     case(

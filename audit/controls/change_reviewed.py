@@ -14,8 +14,10 @@ Unknown (not_available): the commit's pull requests were never captured.
 from __future__ import annotations
 
 from audit.config import Settings
-from audit.controls.people import join_names, pr_approvals
+from audit.controls.people import join_names, latest_reviews, pr_approvals
 from audit.evidence import DeploymentEvidence, Verdict
+
+_STATES = {"CHANGES_REQUESTED": "requested changes", "DISMISSED": "had the review dismissed"}
 
 
 def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
@@ -36,9 +38,15 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     author = pull_request.author or "an unknown author"
     approvals = pr_approvals(pull_request)
     if not approvals:
+        others = latest_reviews(pull_request)
+        why = (
+            f"latest reviews: {join_names(f'{r.user} {_STATES.get(r.state.upper(), r.state)}' for r in others)}"
+            if others
+            else "nobody else reviewed it"
+        )
         return Verdict(
             "fail",
-            f"{pr} deployed by {label} has no standing approval from anyone other than its author {author}.",
+            f"{pr} deployed by {label} has no standing approval from anyone other than its author {author} ({why}).",
             (f"pull_requests:{pull_request.number}",)
             + tuple(f"reviews:{review.review_id}" for review in pull_request.reviews),
         )

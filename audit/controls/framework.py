@@ -56,6 +56,18 @@ FRAMEWORK: Framework = _load()
 """The SOC 2 framework as loaded from `soc2.toml`."""
 
 
-def criteria() -> tuple[Criterion, ...]:
-    """The framework's criteria, in the file's order."""
-    return FRAMEWORK.criteria
+def criteria() -> list[dict]:
+    """The framework's criteria in the file's order, as plain JSON-ready dicts.
+
+    `{"id", "title", "description", "controls": [control ids]}` — the shape findings.json
+    and the report's criteria table use. `FRAMEWORK.criteria` holds the typed records.
+    """
+    return [
+        {
+            "id": criterion.id,
+            "title": criterion.title,
+            "description": criterion.description,
+            "controls": list(criterion.controls),
+        }
+        for criterion in FRAMEWORK.criteria
+    ]

@@ -57,13 +57,11 @@ class PrApproval:
     dismisses stale approvals, so it still counts; the report shows the difference."""
 
 
-def pr_approvals(pull_request: PullRequest | None) -> tuple[PrApproval, ...]:
-    """The standing approvals of a pull request by anyone other than its author.
+def latest_reviews(pull_request: PullRequest | None) -> tuple[Review, ...]:
+    """Each reviewer's latest review that is not COMMENTED or PENDING, authors excluded.
 
-    GitHub's rule: per reviewer, the latest review that is not COMMENTED or PENDING
-    decides. APPROVED counts; CHANGES_REQUESTED after an approval withdraws it; a
-    DISMISSED review is no approval. Reviews are read in the stored (GitHub's
-    chronological) order. Approvals are returned in reviewer order of first review.
+    Reviews are read in the stored (GitHub's chronological) order; reviewers come back in
+    the order of their first such review. Reviews by unknown (deleted) accounts are skipped.
     """
     if pull_request is None:
         return ()
@@ -75,6 +73,18 @@ def pr_approvals(pull_request: PullRequest | None) -> tuple[PrApproval, ...]:
             continue
         # dict keeps the first insertion position, so reviewer order is stable
         latest[review.user.casefold()] = review
+    return tuple(latest.values())
+
+
+def pr_approvals(pull_request: PullRequest | None) -> tuple[PrApproval, ...]:
+    """The standing approvals of a pull request by anyone other than its author.
+
+    GitHub's rule: per reviewer, the latest review that is not COMMENTED or PENDING
+    decides (`latest_reviews`). APPROVED counts; CHANGES_REQUESTED after an approval
+    withdraws it; a DISMISSED review is no approval.
+    """
+    if pull_request is None:
+        return ()
     return tuple(
         PrApproval(
             login=review.user,
@@ -85,7 +95,7 @@ def pr_approvals(pull_request: PullRequest | None) -> tuple[PrApproval, ...]:
                 else review.commit_id == pull_request.head_sha
             ),
         )
-        for review in latest.values()
+        for review in latest_reviews(pull_request)
         if review.state.upper() == "APPROVED" and review.user is not None
     )
 

@@ -38,8 +38,8 @@ CASES = [
     ),
     case("case-different reviewer login", "pass", "approved by BOB", pr_approved_by=["BOB"]),
     case("pushed without a pull request", "fail", "pushed without a pull request", pull_request=None),
-    case("no reviews", "fail", "no standing approval", "alice", pr_approved_by=[]),
-    case("approved only by its author", "fail", "no standing approval", pr_approved_by=["alice"]),
+    case("no reviews", "fail", "no standing approval", "alice (nobody else reviewed it)", pr_approved_by=[]),
+    case("approved only by its author", "fail", "nobody else reviewed it", pr_approved_by=["alice"]),
     case(
         "approved only by its author, login in another case",
         "fail",
@@ -50,13 +50,13 @@ CASES = [
     case(
         "changes requested after approval withdraws it",
         "fail",
-        "no standing approval",
+        "(latest reviews: bob requested changes)",
         reviews=[make_review("bob"), make_review("bob", "CHANGES_REQUESTED")],
     ),
     case(
         "dismissed approval",
         "fail",
-        "no standing approval",
+        "(latest reviews: bob had the review dismissed)",
         reviews=[make_review("bob", "DISMISSED")],
     ),
     case("review by a deleted account", "fail", "no standing approval", reviews=[make_review(None)]),

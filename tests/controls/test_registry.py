@@ -1,6 +1,7 @@
 """The controls' text and the SOC 2 framework file are data: guard them."""
 
 import dataclasses
+import json
 import tomllib
 from importlib import resources
 
@@ -56,12 +57,19 @@ def test_every_toml_parses():
 
 def test_every_criterion_names_real_controls():
     known = {c.id for c in CONTROLS}
-    ids = [criterion.id for criterion in criteria()]
+    ids = [criterion.id for criterion in FRAMEWORK.criteria]
     assert len(ids) == len(set(ids))
     assert {"CC3.2", "CC6.1", "CC7.1", "CC8.1"} <= set(ids)
-    for criterion in criteria():
+    for criterion in FRAMEWORK.criteria:
         assert criterion.title and criterion.description
         assert criterion.controls and set(criterion.controls) <= known, criterion.id
+
+
+def test_criteria_are_json_ready_for_findings():
+    listed = criteria()
+    assert json.loads(json.dumps(listed)) == listed
+    assert [c["id"] for c in listed] == [c.id for c in FRAMEWORK.criteria]
+    assert listed[0].keys() == {"id", "title", "description", "controls"}
 
 
 def test_controls_and_framework_agree_both_ways():

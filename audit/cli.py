@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from github import GithubException
 
 from audit import __version__
 from audit.config import Environment, Settings, load_settings, validate_repository
@@ -39,15 +40,33 @@ def _repos(ctx, param, value):
     return tuple(validate_repository(v) for v in value)
 
 
-quarter_option = click.option("--quarter", "-q", required=True, callback=_quarter, metavar="YYYYQn",
-                              help="Calendar quarter, e.g. 2024Q2.")
-db_option = click.option("--db", "db_path", type=click.Path(path_type=Path), envvar="AUDIT_DB",
-                         default="output/evidence.db", show_default=True,
-                         help="The evidence store (env AUDIT_DB); it accumulates across quarters.")
-repo_option = click.option("--repo", "repos", multiple=True, callback=_repos, metavar="OWNER/NAME",
-                           help="Repository in scope (repeatable); else AUDIT_REPOS or audit.toml.")
-output_option = click.option("--output", "output_dir", type=click.Path(path_type=Path), default=None,
-                             help="Output directory [default: output/<QUARTER>].")
+quarter_option = click.option(
+    "--quarter", "-q", required=True, callback=_quarter, metavar="YYYYQn", help="Calendar quarter, e.g. 2024Q2."
+)
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(path_type=Path),
+    envvar="AUDIT_DB",
+    default="output/evidence.db",
+    show_default=True,
+    help="The evidence store (env AUDIT_DB); it accumulates across quarters.",
+)
+repo_option = click.option(
+    "--repo",
+    "repos",
+    multiple=True,
+    callback=_repos,
+    metavar="OWNER/NAME",
+    help="Repository in scope (repeatable); else AUDIT_REPOS or audit.toml.",
+)
+output_option = click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output directory [default: output/<QUARTER>].",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -135,8 +154,12 @@ def report(quarter, repos, db_path, output_dir):
 
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--trust", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
-              help="PEM file of the root CA the signer must chain to.")
+@click.option(
+    "--trust",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="PEM file of the root CA the signer must chain to.",
+)
 def verify(path, trust):
     """Check every signature and hash; exit 0 when intact, 1 when anything was altered.
 
@@ -150,7 +173,7 @@ def verify(path, trust):
         raise UsageError(f"{path} does not exist")
     result = verify_path(path, trust=trust)
     for check in result.checks:
-        click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.message}")
+        click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.message}")
     if result.signer:
         click.echo(f"signer: {result.signer}")
     if result.fingerprint_sha256:
@@ -199,9 +222,11 @@ def _scope(settings: Settings, repos: tuple[str, ...]):
     if environment.token is None and not repositories and not settings.organization:
         from audit.demo import DEMO_ORGANIZATION, DEMO_REPOSITORIES, start_demo_server
 
-        _say("DEMO MODE: no GITHUB_TOKEN and no repositories configured — using the built-in "
-             f"demo organisation {DEMO_ORGANIZATION} on a local fake GitHub. This is not real evidence.",
-             style="bold yellow")
+        _say(
+            "DEMO MODE: no GITHUB_TOKEN and no repositories configured — using the built-in "
+            f"demo organisation {DEMO_ORGANIZATION} on a local fake GitHub. This is not real evidence.",
+            style="bold yellow",
+        )
         server = start_demo_server()
         try:
             yield Scope(server.base_url, None, tuple(DEMO_REPOSITORIES), DEMO_ORGANIZATION, True)
@@ -209,8 +234,10 @@ def _scope(settings: Settings, repos: tuple[str, ...]):
             server.stop()
         return
     if not repositories and not settings.organization:
-        raise UsageError("GITHUB_TOKEN is set but no repository is configured: pass --repo OWNER/NAME, "
-                         "set AUDIT_REPOS, or set repositories/organization in audit.toml")
+        raise UsageError(
+            "GITHUB_TOKEN is set but no repository is configured: pass --repo OWNER/NAME, "
+            "set AUDIT_REPOS, or set repositories/organization in audit.toml"
+        )
     if not repositories:
         raise UsageError("organization scope is not supported yet: list repositories in audit.toml")
     yield Scope(environment.api_url, environment.token, tuple(repositories), settings.organization, False)
@@ -224,13 +251,14 @@ def _extract(scope: Scope, settings: Settings, quarter: Quarter, db_path: Path) 
     loopback = scope.api_url.startswith(("http://127.0.0.1", "http://localhost"))
     client = GitHubClient(scope.api_url, scope.token, throttle=None if loopback else 0.25)
     try:
-        summary = Extractor(db, client, settings, quarter, demo=scope.demo, progress=_say).run(
-            list(scope.repositories))
+        summary = Extractor(db, client, settings, quarter, demo=scope.demo, progress=_say).run(list(scope.repositories))
     finally:
         client.close()
-    _say(f"extracted {quarter}: {summary.production_deployments} production deployments, "
-         f"{summary.runs_listed} runs listed in {len(summary.windows)} windows, "
-         f"{summary.runs_captured} runs captured, {summary.requests} API requests")
+    _say(
+        f"extracted {quarter}: {summary.production_deployments} production deployments, "
+        f"{summary.runs_listed} runs listed in {len(summary.windows)} windows, "
+        f"{summary.runs_captured} runs captured, {summary.requests} API requests"
+    )
 
 
 def _evaluate(settings: Settings, quarter: Quarter, db_path: Path) -> None:
@@ -244,8 +272,9 @@ def _evaluate(settings: Settings, quarter: Quarter, db_path: Path) -> None:
     _say(f"evaluated {quarter}: {summary.population} deployments, {failing} control failures")
 
 
-def _render(settings: Settings, quarter: Quarter, db_path: Path, output_dir: Path,
-            organization: str | None = None) -> None:
+def _render(
+    settings: Settings, quarter: Quarter, db_path: Path, output_dir: Path, organization: str | None = None
+) -> None:
     from audit.findings import build_findings
     from audit.render import write_report
     from audit.store import open_store, snapshot
@@ -293,4 +322,20 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)
+    except GithubException as error:
+        click.echo(f"soc2-audit: error: GitHub answered HTTP {error.status}: {_github_message(error)}", err=True)
+        sys.exit(1)
+    except Exception as error:  # a bug: one line, the traceback only on request
+        if os.environ.get("SOC2_AUDIT_DEBUG"):
+            raise
+        click.echo(
+            f"soc2-audit: internal error: {type(error).__name__}: {error} (set SOC2_AUDIT_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        sys.exit(1)
     sys.exit(0)
+
+
+def _github_message(error: GithubException) -> str:
+    data = error.data if isinstance(error.data, dict) else {}
+    return str(data.get("message") or "no message")

@@ -41,8 +41,9 @@ class EvaluationSummary:
     evaluated_at: str
 
 
-def evaluate_quarter(db, quarter: Quarter, settings: Settings, *, demo: bool,
-                     evaluated_at: str | None = None) -> EvaluationSummary:
+def evaluate_quarter(
+    db, quarter: Quarter, settings: Settings, *, demo: bool, evaluated_at: str | None = None
+) -> EvaluationSummary:
     """Judge every deployment of the quarter and store the verdicts (replacing earlier ones)."""
     evaluated_at = evaluated_at or latest_capture_time(db) or now_utc()
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -51,18 +52,34 @@ def evaluate_quarter(db, quarter: Quarter, settings: Settings, *, demo: bool,
         population += 1
         for control_id, verdict in evaluate_all(deployment, settings).items():
             counts[control_id][verdict.verdict] += 1
-            rows.append({
-                "quarter": str(quarter), "repository": deployment.repository, "run_id": deployment.run_id,
-                "environment": deployment.environment, "control_id": control_id, "verdict": verdict.verdict,
-                "detail": verdict.detail, "evidence": to_json(list(verdict.evidence)),
-            })
+            rows.append(
+                {
+                    "quarter": str(quarter),
+                    "repository": deployment.repository,
+                    "run_id": deployment.run_id,
+                    "environment": deployment.environment,
+                    "control_id": control_id,
+                    "verdict": verdict.verdict,
+                    "detail": verdict.detail,
+                    "evidence": to_json(list(verdict.evidence)),
+                }
+            )
     with db.conn:
         db.execute("delete from verdicts where quarter = ?", [str(quarter)])
         upsert_all(db, "verdicts", rows)
-        upsert_all(db, "evaluations", [{
-            "quarter": str(quarter), "evaluated_at": evaluated_at, "settings": to_json(settings.as_dict()),
-            "population": population, "demo": int(demo),
-        }])
+        upsert_all(
+            db,
+            "evaluations",
+            [
+                {
+                    "quarter": str(quarter),
+                    "evaluated_at": evaluated_at,
+                    "settings": to_json(settings.as_dict()),
+                    "population": population,
+                    "demo": int(demo),
+                }
+            ],
+        )
     return EvaluationSummary(str(quarter), population, {k: dict(v) for k, v in counts.items()}, evaluated_at)
 
 
@@ -99,16 +116,22 @@ def _deployment(db, repository: str, run_id: int, environment: str, deployment_i
     if deploy_job is None and deployment["job_id"]:
         row = _one(db, "select * from jobs where job_id = ?", [deployment["job_id"]])
         deploy_job = _job(row) if row else None
-    captured = {row["what"] for row in db.query(
-        "select what from run_captures where repository = ? and run_id = ?", [repository, run_id])}
+    captured = {
+        row["what"]
+        for row in db.query("select what from run_captures where repository = ? and run_id = ?", [repository, run_id])
+    }
     statuses = tuple(
         DeploymentStatus(row["status_id"], row["state"], _time(row["created_at"]))
-        for row in db.query("select * from deployment_statuses where deployment_id = ? order by created_at, status_id",
-                            [deployment_id]))
+        for row in db.query(
+            "select * from deployment_statuses where deployment_id = ? order by created_at, status_id", [deployment_id]
+        )
+    )
     approvals = tuple(
         Approval(row["user"], row["state"], tuple(json.loads(row["environments"] or "[]")), row["comment"])
-        for row in db.query("select * from approvals where repository = ? and run_id = ? order by seq",
-                            [repository, run_id]))
+        for row in db.query(
+            "select * from approvals where repository = ? and run_id = ? order by seq", [repository, run_id]
+        )
+    )
     artifacts = tuple(_artifacts(db, repository, run_id))
     return DeploymentEvidence(
         repository=repository,
@@ -140,20 +163,30 @@ def _deployment(db, repository: str, run_id: int, environment: str, deployment_i
 def _latest_jobs(db, repository: str, run_id: int) -> tuple[Job, ...]:
     """The latest execution of each job name (what `jobs?filter=latest` would return)."""
     latest: dict[str, dict] = {}
-    for row in db.query("select * from jobs where repository = ? and run_id = ? order by run_attempt, job_id",
-                        [repository, run_id]):
+    for row in db.query(
+        "select * from jobs where repository = ? and run_id = ? order by run_attempt, job_id", [repository, run_id]
+    ):
         latest[row["name"]] = row
     return tuple(_job(row) for row in latest.values())
 
 
 def _job(row: dict) -> Job:
-    return Job(row["job_id"], row["name"], row["status"], row["conclusion"],
-               _time(row["started_at"]), _time(row["completed_at"]), row["run_attempt"])
+    return Job(
+        row["job_id"],
+        row["name"],
+        row["status"],
+        row["conclusion"],
+        _time(row["started_at"]),
+        _time(row["completed_at"]),
+        row["run_attempt"],
+    )
 
 
 def _pulls_captured(db, repository: str, sha: str | None) -> bool:
-    return bool(sha) and _one(db, "select 1 as x from commit_pulls where repository = ? and sha = ?",
-                              [repository, sha]) is not None
+    return (
+        bool(sha)
+        and _one(db, "select 1 as x from commit_pulls where repository = ? and sha = ?", [repository, sha]) is not None
+    )
 
 
 def _pull_request(db, repository: str, sha: str | None) -> PullRequest | None:
@@ -171,27 +204,52 @@ def _pull_request(db, repository: str, sha: str | None) -> PullRequest | None:
         return None
     reviews = tuple(
         Review(r["review_id"], r["user"], r["state"], _time(r["submitted_at"]), r["commit_id"])
-        for r in db.query("select * from reviews where repository = ? and pr_number = ? "
-                          "order by submitted_at, review_id", [repository, chosen["number"]]))
-    return PullRequest(chosen["number"], chosen["author"], chosen["title"], _time(chosen["merged_at"]),
-                       chosen["merge_commit_sha"], chosen["head_sha"], chosen["html_url"], reviews)
+        for r in db.query(
+            "select * from reviews where repository = ? and pr_number = ? order by submitted_at, review_id",
+            [repository, chosen["number"]],
+        )
+    )
+    return PullRequest(
+        chosen["number"],
+        chosen["author"],
+        chosen["title"],
+        _time(chosen["merged_at"]),
+        chosen["merge_commit_sha"],
+        chosen["head_sha"],
+        chosen["html_url"],
+        reviews,
+    )
 
 
 def _required_reviewers(db, repository: str, environment: str) -> int | None:
-    row = _one(db, "select required_reviewers from environment_snapshots where repository = ? "
-                   "and environment = ? order by captured_at desc limit 1", [repository, environment])
+    row = _one(
+        db,
+        "select required_reviewers from environment_snapshots where repository = ? "
+        "and environment = ? order by captured_at desc limit 1",
+        [repository, environment],
+    )
     return row["required_reviewers"] if row else None
 
 
 def _artifacts(db, repository: str, run_id: int) -> Iterator[Artifact]:
-    for row in db.query("select artifact_id, name, capture_status, scan_format, capture_detail, sha256 "
-                        "from artifacts where repository = ? and run_id = ? order by artifact_id",
-                        [repository, run_id]):
+    for row in db.query(
+        "select artifact_id, name, capture_status, scan_format, capture_detail, sha256 "
+        "from artifacts where repository = ? and run_id = ? order by artifact_id",
+        [repository, run_id],
+    ):
         findings = tuple(
             Finding(f["tool"], f["severity"], f["rule_id"], f["title"], f["location"])
-            for f in db.query("select * from scan_findings where artifact_id = ? order by seq", [row["artifact_id"]]))
-        yield Artifact(row["artifact_id"], row["name"], row["capture_status"], row["scan_format"],
-                       row["capture_detail"], row["sha256"], findings)
+            for f in db.query("select * from scan_findings where artifact_id = ? order by seq", [row["artifact_id"]])
+        )
+        yield Artifact(
+            row["artifact_id"],
+            row["name"],
+            row["capture_status"],
+            row["scan_format"],
+            row["capture_detail"],
+            row["sha256"],
+            findings,
+        )
 
 
 def _is_production(environment: str, settings: Settings) -> bool:

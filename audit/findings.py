@@ -19,8 +19,15 @@ from audit.evidence import VERDICTS, approval_times
 from audit.quarter import Quarter
 
 
-def build_findings(db, quarter: Quarter, settings: Settings, *, organization: str | None = None,
-                   responses: dict | None = None, sample: dict | None = None) -> dict:
+def build_findings(
+    db,
+    quarter: Quarter,
+    settings: Settings,
+    *,
+    organization: str | None = None,
+    responses: dict | None = None,
+    sample: dict | None = None,
+) -> dict:
     """The findings dict of DESIGN §5 (plus what the report needs), from stored verdicts."""
     evaluation = next(db.query("select * from evaluations where quarter = ?", [str(quarter)]), None)
     if evaluation is None:
@@ -33,30 +40,34 @@ def build_findings(db, quarter: Quarter, settings: Settings, *, organization: st
         key = (evidence.repository, evidence.run_id, evidence.environment)
         requested_at, approved_at = approval_times(evidence.statuses)
         pr = evidence.pull_request
-        deployments.append({
-            "repository": evidence.repository,
-            "run_id": evidence.run_id,
-            "run_attempt": evidence.run_attempt,
-            "environment": evidence.environment,
-            "head_sha": evidence.head_sha,
-            "head_branch": evidence.head_branch,
-            "actor": evidence.actor,
-            "triggering_actor": evidence.triggering_actor,
-            "created_at": _iso(evidence.created_at),
-            "outcome": outcome(evidence),
-            "html_url": evidence.html_url,
-            "pr_number": pr.number if pr else None,
-            "pr_author": pr.author if pr else None,
-            "pr_title": pr.title if pr else None,
-            "pr_approvers": sorted(pr_approvers(evidence)),
-            "deploy_approvers": sorted(deploy_approvers(evidence)),
-            "approval_requested_at": _iso(requested_at),
-            "approved_at": _iso(approved_at),
-            "controls": verdicts.get(key, {}),
-            "responses": responses.get(key, {}),
-        })
-    repositories = sorted({row["repository"] for row in db.query(
-        "select distinct repository from extraction_log")} | set(settings.repositories))
+        deployments.append(
+            {
+                "repository": evidence.repository,
+                "run_id": evidence.run_id,
+                "run_attempt": evidence.run_attempt,
+                "environment": evidence.environment,
+                "head_sha": evidence.head_sha,
+                "head_branch": evidence.head_branch,
+                "actor": evidence.actor,
+                "triggering_actor": evidence.triggering_actor,
+                "created_at": _iso(evidence.created_at),
+                "outcome": outcome(evidence),
+                "html_url": evidence.html_url,
+                "pr_number": pr.number if pr else None,
+                "pr_author": pr.author if pr else None,
+                "pr_title": pr.title if pr else None,
+                "pr_approvers": sorted(pr_approvers(evidence)),
+                "deploy_approvers": sorted(deploy_approvers(evidence)),
+                "approval_requested_at": _iso(requested_at),
+                "approved_at": _iso(approved_at),
+                "controls": verdicts.get(key, {}),
+                "responses": responses.get(key, {}),
+            }
+        )
+    repositories = sorted(
+        {row["repository"] for row in db.query("select distinct repository from extraction_log")}
+        | set(settings.repositories)
+    )
     return {
         "quarter": str(quarter),
         "period": {"start": start.isoformat(), "end": end.isoformat(), "timezone": settings.timezone},
@@ -68,13 +79,21 @@ def build_findings(db, quarter: Quarter, settings: Settings, *, organization: st
         "settings": json.loads(evaluation["settings"]),
         "completeness": completeness(db, quarter, settings, deployments),
         "extraction_log": _extraction_log(db, quarter),
-        "controls": [{
-            "id": control.id, "title": control.title, "question": control.question,
-            "rationale": control.rationale, "remediation": control.remediation,
-            "criteria": list(control.criteria),
-            "counts": {verdict: sum(1 for d in deployments if d["controls"].get(control.id, {}).get("verdict") == verdict)
-                       for verdict in VERDICTS},
-        } for control in CONTROLS],
+        "controls": [
+            {
+                "id": control.id,
+                "title": control.title,
+                "question": control.question,
+                "rationale": control.rationale,
+                "remediation": control.remediation,
+                "criteria": list(control.criteria),
+                "counts": {
+                    verdict: sum(1 for d in deployments if d["controls"].get(control.id, {}).get("verdict") == verdict)
+                    for verdict in VERDICTS
+                },
+            }
+            for control in CONTROLS
+        ],
         "criteria": criteria(),
         "deployments": deployments,
         "sample": sample,
@@ -83,8 +102,9 @@ def build_findings(db, quarter: Quarter, settings: Settings, *, organization: st
 
 def _verdicts(db, quarter: Quarter) -> dict:
     result: dict = {}
-    for row in db.query("select * from verdicts where quarter = ? order by repository, run_id, control_id",
-                        [str(quarter)]):
+    for row in db.query(
+        "select * from verdicts where quarter = ? order by repository, run_id, control_id", [str(quarter)]
+    ):
         key = (row["repository"], row["run_id"], row["environment"])
         result.setdefault(key, {})[row["control_id"]] = {"verdict": row["verdict"], "detail": row["detail"]}
     order = [control.id for control in CONTROLS]
@@ -94,12 +114,18 @@ def _verdicts(db, quarter: Quarter) -> dict:
 def completeness(db, quarter: Quarter, settings: Settings, deployments: list[dict]) -> dict:
     """Was the population complete? Windows under the cap, and both sources reconciled."""
     start, end = quarter.bounds(settings.timezone)
-    windows = [{
-        "repository": row["repository"], "created": f"{row['window_start']}..{row['window_end']}",
-        "total_count": row["total_count"], "fetched": row["fetched"],
-    } for row in db.query(
-        "select * from run_windows where window_start >= ? and window_end <= ? order by repository, window_start",
-        [start.isoformat(), end.isoformat()])]
+    windows = [
+        {
+            "repository": row["repository"],
+            "created": f"{row['window_start']}..{row['window_end']}",
+            "total_count": row["total_count"],
+            "fetched": row["fetched"],
+        }
+        for row in db.query(
+            "select * from run_windows where window_start >= ? and window_end <= ? order by repository, window_start",
+            [start.isoformat(), end.isoformat()],
+        )
+    ]
     lag_end = (end + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
     start_z = start.strftime("%Y-%m-%dT%H:%M:%SZ")
     end_z = end.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -115,23 +141,41 @@ def completeness(db, quarter: Quarter, settings: Settings, deployments: list[dic
         if in_quarter_run:
             deployments_api += 1
         if row["run_id"] is None and row["deployment_id"] and row["run_created"] is None:
-            mismatches.append({"repository": row["repository"], "run_id": None,
-                               "reason": f"deployment {row['deployment_id']} has no status linking it to a workflow run"})
+            mismatches.append(
+                {
+                    "repository": row["repository"],
+                    "run_id": None,
+                    "reason": f"deployment {row['deployment_id']} has no status linking it to a workflow run",
+                }
+            )
         elif row["listed"] is None and row["run_id"] is not None:
-            mismatches.append({"repository": row["repository"], "run_id": row["run_id"],
-                               "reason": f"deployment {row['deployment_id']} names run {row['run_id']}, "
-                                         "which the run listing did not return"})
+            mismatches.append(
+                {
+                    "repository": row["repository"],
+                    "run_id": row["run_id"],
+                    "reason": f"deployment {row['deployment_id']} names run {row['run_id']}, "
+                    "which the run listing did not return",
+                }
+            )
     population_runs = {(d["repository"], d["run_id"]) for d in deployments}
     evidence_lost = []
-    for row in db.query("select repository, run_id, name, capture_status, capture_detail from artifacts "
-                        "where capture_status in ('expired', 'unreadable') order by repository, run_id, artifact_id"):
+    for row in db.query(
+        "select repository, run_id, name, capture_status, capture_detail from artifacts "
+        "where capture_status in ('expired', 'unreadable') order by repository, run_id, artifact_id"
+    ):
         if (row["repository"], row["run_id"]) in population_runs:
-            evidence_lost.append({"repository": row["repository"], "run_id": row["run_id"],
-                                  "what": f"artifact {row['name']}: {row['capture_status']}"})
+            evidence_lost.append(
+                {
+                    "repository": row["repository"],
+                    "run_id": row["run_id"],
+                    "what": f"artifact {row['name']}: {row['capture_status']}",
+                }
+            )
     for d in deployments:
         retained = d["controls"].get("evidence.retained", {})
         if retained.get("verdict") == "fail" and not any(
-                e["run_id"] == d["run_id"] and e["repository"] == d["repository"] for e in evidence_lost):
+            e["run_id"] == d["run_id"] and e["repository"] == d["repository"] for e in evidence_lost
+        ):
             evidence_lost.append({"repository": d["repository"], "run_id": d["run_id"], "what": retained["detail"]})
     return {
         "complete": all(w["fetched"] == w["total_count"] for w in windows) and not mismatches,

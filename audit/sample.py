@@ -25,8 +25,9 @@ from audit.evaluate import load_deployments
 from audit.evidence import DeploymentEvidence, approval_times
 from audit.quarter import Quarter
 
-ALGORITHM = ("sha256('<seed>:<repository>:<run_id>:<environment>') per deployment, "
-             "the SIZE smallest hex digests, ascending")
+ALGORITHM = (
+    "sha256('<seed>:<repository>:<run_id>:<environment>') per deployment, the SIZE smallest hex digests, ascending"
+)
 
 
 def sample_key(seed: str, repository: str, run_id: int, environment: str) -> str:
@@ -37,8 +38,10 @@ def sample_key(seed: str, repository: str, run_id: int, environment: str) -> str
 def draw_sample(db, quarter: Quarter, settings: Settings, *, size: int, seed: str) -> dict:
     """The sample as a dict: seed, size, algorithm, and per deployment its full evidence."""
     population = list(load_deployments(db, quarter, settings))
-    ranked = sorted(population, key=lambda d: (sample_key(seed, d.repository, d.run_id, d.environment),
-                                               d.repository, d.run_id, d.environment))
+    ranked = sorted(
+        population,
+        key=lambda d: (sample_key(seed, d.repository, d.run_id, d.environment), d.repository, d.run_id, d.environment),
+    )
     chosen = ranked[:size]
     verdicts = _verdicts(db, quarter)
     return {
@@ -61,8 +64,17 @@ def write_sample(sample: dict, output_dir: Path) -> tuple[Path, Path]:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["rank", "sample_key", "repository", "run_id", "environment", "created_at", "html_url"])
         for rank, item in enumerate(sample["items"], 1):
-            writer.writerow([rank, item["sample_key"], item["repository"], item["run_id"], item["environment"],
-                             item["run"]["created_at"], item["run"]["html_url"]])
+            writer.writerow(
+                [
+                    rank,
+                    item["sample_key"],
+                    item["repository"],
+                    item["run_id"],
+                    item["environment"],
+                    item["run"]["created_at"],
+                    item["run"]["html_url"],
+                ]
+            )
     return json_path, csv_path
 
 
@@ -75,9 +87,16 @@ def _item(d: DeploymentEvidence, seed: str, verdicts: dict) -> dict:
         "environment": d.environment,
         "sample_key": sample_key(seed, d.repository, d.run_id, d.environment),
         "run": {
-            "run_attempt": d.run_attempt, "event": d.event, "head_sha": d.head_sha, "head_branch": d.head_branch,
-            "default_branch": d.default_branch, "actor": d.actor, "triggering_actor": d.triggering_actor,
-            "created_at": _iso(d.created_at), "html_url": d.html_url, "outcome": outcome(d),
+            "run_attempt": d.run_attempt,
+            "event": d.event,
+            "head_sha": d.head_sha,
+            "head_branch": d.head_branch,
+            "default_branch": d.default_branch,
+            "actor": d.actor,
+            "triggering_actor": d.triggering_actor,
+            "created_at": _iso(d.created_at),
+            "html_url": d.html_url,
+            "outcome": outcome(d),
         },
         "deploy_job": _plain(d.deploy_job),
         "jobs": [_plain(job) for job in d.jobs],
@@ -97,8 +116,11 @@ def _verdicts(db, quarter: Quarter) -> dict:
     result: dict = {}
     for row in db.query("select * from verdicts where quarter = ?", [str(quarter)]):
         key = (row["repository"], row["run_id"], row["environment"])
-        result.setdefault(key, {})[row["control_id"]] = {"verdict": row["verdict"], "detail": row["detail"],
-                                                         "evidence": json.loads(row["evidence"] or "[]")}
+        result.setdefault(key, {})[row["control_id"]] = {
+            "verdict": row["verdict"],
+            "detail": row["detail"],
+            "evidence": json.loads(row["evidence"] or "[]"),
+        }
     return result
 
 

@@ -22,7 +22,8 @@ def test_every_key_is_read(tmp_path, monkeypatch):
     (tmp_path / "audit.toml").write_text(
         'repositories = ["acme/api"]\nproduction_environments = ["prod-*"]\nrequired_approvers = 3\n'
         'approval_window_minutes = 60\ntest_jobs = ["unit"]\nscan_jobs = ["scan"]\nmax_severity = "critical"\n'
-        'allowed_branches = ["main", "release/*"]\ntimezone = "Europe/Berlin"\n')
+        'allowed_branches = ["main", "release/*"]\ntimezone = "Europe/Berlin"\n'
+    )
     monkeypatch.setenv("AUDIT_CONFIG", str(tmp_path / "audit.toml"))
     settings = load_settings()
     assert settings.repositories == ("acme/api",)

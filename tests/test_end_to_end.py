@@ -13,14 +13,32 @@ import subprocess
 
 from tests.conftest import run_cli
 
-CONTROL_IDS = ["change.reviewed", "deploy.approved", "deploy.dual_control", "deploy.independent",
-               "deploy.timely", "tests.passed", "scan.clean", "deploy.from_main", "evidence.retained"]
+CONTROL_IDS = [
+    "change.reviewed",
+    "deploy.approved",
+    "deploy.dual_control",
+    "deploy.independent",
+    "deploy.timely",
+    "tests.passed",
+    "scan.clean",
+    "deploy.from_main",
+    "evidence.retained",
+]
 
 
 def test_report_writes_every_output(demo_report):
     out = demo_report["dir"]
-    for name in ("report.pdf", "report.html", "report.html.p7s", "population.csv", "findings.json",
-                 "evidence.db", "SHA256SUMS", "SHA256SUMS.p7s", "signer.pem"):
+    for name in (
+        "report.pdf",
+        "report.html",
+        "report.html.p7s",
+        "population.csv",
+        "findings.json",
+        "evidence.db",
+        "SHA256SUMS",
+        "SHA256SUMS.p7s",
+        "signer.pem",
+    ):
         assert (out / name).is_file(), name
     assert "DEMO MODE" in demo_report["result"].stderr
 
@@ -28,8 +46,11 @@ def test_report_writes_every_output(demo_report):
 def test_findings_hold_a_real_population_with_exceptions(demo_report):
     findings = json.loads((demo_report["dir"] / "findings.json").read_text())
     assert findings["quarter"] == "2024Q2" and findings["demo"] is True
-    assert findings["period"] == {"start": "2024-04-01T00:00:00+00:00", "end": "2024-07-01T00:00:00+00:00",
-                                  "timezone": "UTC"}
+    assert findings["period"] == {
+        "start": "2024-04-01T00:00:00+00:00",
+        "end": "2024-07-01T00:00:00+00:00",
+        "timezone": "UTC",
+    }
     assert [c["id"] for c in findings["controls"]] == CONTROL_IDS
     assert len(findings["deployments"]) >= 200
     for control in findings["controls"]:
@@ -47,9 +68,24 @@ def test_population_csv_matches_findings(demo_report):
     with (demo_report["dir"] / "population.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(findings["deployments"])
-    assert list(rows[0])[:16] == ["repository", "run_id", "run_attempt", "environment", "head_sha", "head_branch",
-                                  "actor", "triggering_actor", "created_at", "outcome", "pr_number", "pr_author",
-                                  "pr_approvers", "deploy_approvers", "approval_requested_at", "approved_at"]
+    assert list(rows[0])[:16] == [
+        "repository",
+        "run_id",
+        "run_attempt",
+        "environment",
+        "head_sha",
+        "head_branch",
+        "actor",
+        "triggering_actor",
+        "created_at",
+        "outcome",
+        "pr_number",
+        "pr_author",
+        "pr_approvers",
+        "deploy_approvers",
+        "approval_requested_at",
+        "approved_at",
+    ]
     assert list(rows[0])[16:] == CONTROL_IDS
     by_run = {(d["repository"], str(d["run_id"])): d for d in findings["deployments"]}
     for row in rows:
@@ -59,13 +95,20 @@ def test_population_csv_matches_findings(demo_report):
 
 def test_pdf_says_demo_on_every_page(demo_report):
     pdf = demo_report["dir"] / "report.pdf"
-    pages = int(next(line.split()[-1] for line in subprocess.run(
-        ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()
-        if line.startswith("Pages:")))
+    pages = int(
+        next(
+            line.split()[-1]
+            for line in subprocess.run(
+                ["pdfinfo", str(pdf)], capture_output=True, text=True, check=True
+            ).stdout.splitlines()
+            if line.startswith("Pages:")
+        )
+    )
     assert pages >= 3
     for page in range(1, pages + 1):
-        text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"],
-                              capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
         assert "DEMO" in text, f"page {page} lacks the DEMO marking"
 
 
@@ -97,8 +140,9 @@ def test_second_report_reuses_captured_evidence(demo_report, tmp_path):
     db = sqlite3.connect(demo_report["db"])
     first = db.execute("select requests from extractions order by extraction_id limit 1").fetchone()[0]
     db.close()
-    result = run_cli("extract", "--quarter", "2024Q2", "--db", str(demo_report["db"]),
-                     cwd=demo_report["cwd"], env=demo_report["env"])
+    result = run_cli(
+        "extract", "--quarter", "2024Q2", "--db", str(demo_report["db"]), cwd=demo_report["cwd"], env=demo_report["env"]
+    )
     assert result.returncode == 0, result.stderr
     db = sqlite3.connect(demo_report["db"])
     second = db.execute("select requests from extractions order by extraction_id desc limit 1").fetchone()[0]

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from dateutil import parser as dateparser
+
 from audit import __version__
 from audit.config import Settings, matches_any
 from audit.extract.client import GitHubClient
@@ -62,8 +63,16 @@ Progress = Callable[[str], None]
 class Extractor:
     """Pulls one quarter of evidence for a list of repositories into the store."""
 
-    def __init__(self, db, client: GitHubClient, settings: Settings, quarter: Quarter,
-                 *, demo: bool = False, progress: Progress | None = None):
+    def __init__(
+        self,
+        db,
+        client: GitHubClient,
+        settings: Settings,
+        quarter: Quarter,
+        *,
+        demo: bool = False,
+        progress: Progress | None = None,
+    ):
         self.db = db
         self.client = client
         self.settings = settings
@@ -75,33 +84,70 @@ class Extractor:
 
     def run(self, repositories: list[str]) -> ExtractionSummary:
         started_at = now_utc()
-        self.extraction_id = (self.db.execute(
-            "select coalesce(max(extraction_id), 0) + 1 from extractions").fetchone()[0])
+        self.extraction_id = self.db.execute("select coalesce(max(extraction_id), 0) + 1 from extractions").fetchone()[
+            0
+        ]
         summary = ExtractionSummary(self.extraction_id, list(repositories))
-        upsert_all(self.db, "extractions", [{
-            "extraction_id": self.extraction_id, "started_at": started_at, "quarter": str(self.quarter),
-            "api_url": self.client.api_url, "demo": int(self.demo), "repositories": to_json(repositories),
-            "generator_version": __version__, "requests": 0,
-        }])
+        upsert_all(
+            self.db,
+            "extractions",
+            [
+                {
+                    "extraction_id": self.extraction_id,
+                    "started_at": started_at,
+                    "quarter": str(self.quarter),
+                    "api_url": self.client.api_url,
+                    "demo": int(self.demo),
+                    "repositories": to_json(repositories),
+                    "generator_version": __version__,
+                    "requests": 0,
+                }
+            ],
+        )
         for repository in repositories:
             self._capture_repository(repository, summary)
         summary.requests = self.client.counter.requests
-        upsert_all(self.db, "extractions", [{
-            "extraction_id": self.extraction_id, "finished_at": now_utc(), "requests": summary.requests,
-        }])
+        upsert_all(
+            self.db,
+            "extractions",
+            [
+                {
+                    "extraction_id": self.extraction_id,
+                    "finished_at": now_utc(),
+                    "requests": summary.requests,
+                }
+            ],
+        )
         return summary
 
     # -- logging -------------------------------------------------------------------------
 
-    def _log(self, repository: str, query: str, params: dict, started_at: str, requests_before: int,
-             *, total_count: int | None = None, rows: int = 0, not_modified: bool = False) -> None:
-        upsert_all(self.db, "extraction_log", [{
-            "log_id": None, "extraction_id": self.extraction_id, "repository": repository,
-            "query": query, "params": to_json(params), "started_at": started_at,
-            "total_count": total_count, "rows": rows,
-            "requests": self.client.counter.requests - requests_before,
-            "rate_remaining": self.client.counter.rate_remaining, "not_modified": int(not_modified),
-        }])
+    def _log(
+        self,
+        repository: str,
+        query: str,
+        params: dict,
+        started_at: str,
+        requests_before: int,
+        *,
+        total_count: int | None = None,
+        rows: int = 0,
+        not_modified: bool = False,
+    ) -> None:
+        self.db["extraction_log"].insert(
+            {
+                "extraction_id": self.extraction_id,
+                "repository": repository,
+                "query": query,
+                "params": to_json(params),
+                "started_at": started_at,
+                "total_count": total_count,
+                "rows": rows,
+                "requests": self.client.counter.requests - requests_before,
+                "rate_remaining": self.client.counter.rate_remaining,
+                "not_modified": int(not_modified),
+            }
+        )
 
     def _logged(self, repository: str, query: str, params: dict, fetch):
         """Run `fetch()` (returns (result, rows, total_count)) and log it as one query."""
@@ -114,14 +160,24 @@ class Extractor:
 
     def _capture_repository(self, repository: str, summary: ExtractionSummary) -> None:
         self.progress(f"{repository}: repository and environments")
-        repo = self._logged(repository, "GET /repos/{owner}/{repo}", {},
-                            lambda: (self.client.repository(repository), 1, None))
+        repo = self._logged(
+            repository, "GET /repos/{owner}/{repo}", {}, lambda: (self.client.repository(repository), 1, None)
+        )
         captured_at = now_utc()
-        upsert_all(self.db, "repositories", [{
-            "full_name": repository, "default_branch": repo.get("default_branch"),
-            "private": int(bool(repo.get("private"))), "html_url": repo.get("html_url"),
-            "captured_at": captured_at, "raw": to_json(_trim_repository(repo)),
-        }])
+        upsert_all(
+            self.db,
+            "repositories",
+            [
+                {
+                    "full_name": repository,
+                    "default_branch": repo.get("default_branch"),
+                    "private": int(bool(repo.get("private"))),
+                    "html_url": repo.get("html_url"),
+                    "captured_at": captured_at,
+                    "raw": to_json(_trim_repository(repo)),
+                }
+            ],
+        )
         environments = self._capture_environments(repository, captured_at)
         production = self._production_environment_names(environments)
         run_ids = set()
@@ -129,6 +185,7 @@ class Extractor:
             run_ids |= self._capture_deployments(repository, environment, summary)
         listed = self._capture_runs(repository, summary)
         summary.runs_listed += listed
+        run_ids |= self._link_by_commit(repository)
         in_quarter = self._runs_in_quarter(repository, run_ids)
         self.progress(f"{repository}: evidence for {len(in_quarter)} production runs")
         for index, run in enumerate(in_quarter, 1):
@@ -188,16 +245,33 @@ class Extractor:
 
         self._logged(repository, "GET /repos/{owner}/{repo}/deployments", params, fetch)
         summary.production_deployments += len(deployments)
-        known = {row["deployment_id"]: row for row in self.db.query(
-            "select deployment_id, statuses_final, run_id, job_id from deployments where repository = ?",
-            [repository])}
+        known = {
+            row["deployment_id"]: row
+            for row in self.db.query(
+                "select deployment_id, statuses_final, run_id, job_id from deployments where repository = ?",
+                [repository],
+            )
+        }
         captured_at = now_utc()
-        upsert_all(self.db, "deployments", [{
-            "deployment_id": d["id"], "repository": repository, "environment": d.get("environment"),
-            "sha": d.get("sha"), "ref": d.get("ref"), "task": d.get("task"),
-            "creator": (d.get("creator") or {}).get("login"), "created_at": d.get("created_at"),
-            "captured_at": captured_at, "raw": to_json(_trim_deployment(d)),
-        } for d in deployments])
+        upsert_all(
+            self.db,
+            "deployments",
+            [
+                {
+                    "deployment_id": d["id"],
+                    "repository": repository,
+                    "environment": d.get("environment"),
+                    "sha": d.get("sha"),
+                    "ref": d.get("ref"),
+                    "task": d.get("task"),
+                    "creator": (d.get("creator") or {}).get("login"),
+                    "created_at": d.get("created_at"),
+                    "captured_at": captured_at,
+                    "raw": to_json(_trim_deployment(d)),
+                }
+                for d in deployments
+            ],
+        )
         run_ids = set()
         for deployment in deployments:
             previous = known.get(deployment["id"])
@@ -219,8 +293,12 @@ class Extractor:
                 statuses.extend(page.data)
             return None, len(statuses), None
 
-        self._logged(repository, "GET /repos/{owner}/{repo}/deployments/{id}/statuses",
-                     {"deployment_id": deployment["id"]}, fetch)
+        self._logged(
+            repository,
+            "GET /repos/{owner}/{repo}/deployments/{id}/statuses",
+            {"deployment_id": deployment["id"]},
+            fetch,
+        )
         captured_at = now_utc()
         run_id = job_id = None
         for status in statuses:
@@ -234,21 +312,68 @@ class Extractor:
         if statuses:
             # Only a non-empty answer is evidence; an empty one after 90 days must not
             # erase what an earlier capture kept.
-            upsert_all(self.db, "deployment_statuses", [{
-                "status_id": s["id"], "deployment_id": deployment["id"], "repository": repository,
-                "state": s.get("state"), "created_at": s.get("created_at"),
-                "creator": (s.get("creator") or {}).get("login"), "description": s.get("description"),
-                "target_url": s.get("target_url"), "log_url": s.get("log_url"), "captured_at": captured_at,
-            } for s in statuses])
-            update.update({
-                "statuses_captured_at": captured_at, "run_id": run_id, "job_id": job_id,
-                "statuses_final": int(any(s.get("state") in FINAL_STATES for s in statuses)),
-            })
+            upsert_all(
+                self.db,
+                "deployment_statuses",
+                [
+                    {
+                        "status_id": s["id"],
+                        "deployment_id": deployment["id"],
+                        "repository": repository,
+                        "state": s.get("state"),
+                        "created_at": s.get("created_at"),
+                        "creator": (s.get("creator") or {}).get("login"),
+                        "description": s.get("description"),
+                        "target_url": s.get("target_url"),
+                        "log_url": s.get("log_url"),
+                        "captured_at": captured_at,
+                    }
+                    for s in statuses
+                ],
+            )
+            update.update(
+                {
+                    "statuses_captured_at": captured_at,
+                    "run_id": run_id,
+                    "job_id": job_id,
+                    "run_link": "statuses" if run_id else None,
+                    "statuses_final": int(any(s.get("state") in FINAL_STATES for s in statuses)),
+                }
+            )
         upsert_all(self.db, "deployments", [update])
         if run_id is None:
             row = self.db["deployments"].get(deployment["id"])
             run_id = row.get("run_id")
         return run_id
+
+    def _link_by_commit(self, repository: str) -> set[int]:
+        """Link deployments whose statuses are gone to their run through the deployed commit.
+
+        After 90 days GitHub returns no statuses, so the `target_url` link is lost; the
+        run that deployed is then the latest run of that commit created before the
+        deployment. Recorded as `run_link = 'commit'` so the report can say so.
+        """
+        linked = set()
+        for deployment in self.db.query(
+            "select deployment_id, sha, created_at from deployments where repository = ? and run_id is null",
+            [repository],
+        ):
+            run = next(
+                self.db.query(
+                    "select run_id from workflow_runs where repository = ? and head_sha = ? and created_at <= ? "
+                    "and event != 'pull_request' order by created_at desc limit 1",
+                    [repository, deployment["sha"], deployment["created_at"]],
+                ),
+                None,
+            )
+            if run:
+                upsert_all(
+                    self.db,
+                    "deployments",
+                    [{"deployment_id": deployment["deployment_id"], "run_id": run["run_id"], "run_link": "commit"}],
+                )
+                linked.add(run["run_id"])
+        return linked
 
     # -- runs ----------------------------------------------------------------------------
 
@@ -272,23 +397,39 @@ class Extractor:
         url = f"{self.client.repo_url(repository)}/actions/runs"
         created = f"{_iso_z(window_start)}..{_iso_z(window_end - timedelta(seconds=1))}"
         params = {"created": created}
-        key = {"repository": repository, "window_start": window_start.isoformat(),
-               "window_end": window_end.isoformat()}
-        previous = next(self.db.query(
-            "select * from run_windows where repository = ? and window_start = ? and window_end = ?",
-            list(key.values())), None)
+        key = {"repository": repository, "window_start": window_start.isoformat(), "window_end": window_end.isoformat()}
+        previous = next(
+            self.db.query(
+                "select * from run_windows where repository = ? and window_start = ? and window_end = ?",
+                list(key.values()),
+            ),
+            None,
+        )
         started_at, before = now_utc(), self.client.counter.requests
-        first = self.client.get(url, {**params, "per_page": 100},
-                                etag=previous["etag"] if previous else None)
+        first = self.client.get(url, {**params, "per_page": 100}, etag=previous["etag"] if previous else None)
         if first.not_modified:
-            self._log(repository, "GET /repos/{owner}/{repo}/actions/runs", params, started_at, before,
-                      total_count=previous["total_count"], rows=0, not_modified=True)
-            return {**key, "total_count": previous["total_count"], "fetched": previous["fetched"],
-                    "not_modified": True}
+            self._log(
+                repository,
+                "GET /repos/{owner}/{repo}/actions/runs",
+                params,
+                started_at,
+                before,
+                total_count=previous["total_count"],
+                rows=0,
+                not_modified=True,
+            )
+            return {**key, "total_count": previous["total_count"], "fetched": previous["fetched"], "not_modified": True}
         total_count = first.data.get("total_count", 0)
         if total_count >= RESULT_CAP and window_end - window_start > timedelta(seconds=2):
-            self._log(repository, "GET /repos/{owner}/{repo}/actions/runs", params, started_at, before,
-                      total_count=total_count, rows=0)
+            self._log(
+                repository,
+                "GET /repos/{owner}/{repo}/actions/runs",
+                params,
+                started_at,
+                before,
+                total_count=total_count,
+                rows=0,
+            )
             return None
         captured_at = now_utc()
         fetched = 0
@@ -296,24 +437,41 @@ class Extractor:
             runs = page.data.get("workflow_runs", [])
             fetched += len(runs)
             self._store_runs(repository, runs, captured_at)
-        self._log(repository, "GET /repos/{owner}/{repo}/actions/runs", params, started_at, before,
-                  total_count=total_count, rows=fetched)
-        window = {**key, "total_count": total_count, "fetched": fetched, "etag": first.etag,
-                  "captured_at": captured_at}
+        self._log(
+            repository,
+            "GET /repos/{owner}/{repo}/actions/runs",
+            params,
+            started_at,
+            before,
+            total_count=total_count,
+            rows=fetched,
+        )
+        window = {**key, "total_count": total_count, "fetched": fetched, "etag": first.etag, "captured_at": captured_at}
         upsert_all(self.db, "run_windows", [window])
         return {**window, "not_modified": False}
 
     def _store_runs(self, repository: str, runs: list[dict], captured_at: str) -> None:
-        existing = {row["run_id"]: row for row in self.db.query(
-            "select run_id, run_attempt, status, evidence_captured_at from workflow_runs "
-            "where repository = ? and run_id in (%s)" % ",".join("?" * len(runs)),
-            [repository, *[r["id"] for r in runs]])} if runs else {}
+        existing = (
+            {
+                row["run_id"]: row
+                for row in self.db.query(
+                    "select run_id, run_attempt, status, evidence_captured_at from workflow_runs "
+                    "where repository = ? and run_id in ({})".format(",".join("?" * len(runs))),
+                    [repository, *[r["id"] for r in runs]],
+                )
+            }
+            if runs
+            else {}
+        )
         rows = []
         for run in runs:
             row = _run_row(repository, run, captured_at)
             old = existing.get(run["id"])
-            if old and old["evidence_captured_at"] and (
-                    old["run_attempt"] == row["run_attempt"] and old["status"] == row["status"]):
+            if (
+                old
+                and old["evidence_captured_at"]
+                and (old["run_attempt"] == row["run_attempt"] and old["status"] == row["status"])
+            ):
                 row["evidence_captured_at"] = old["evidence_captured_at"]
             else:
                 row["evidence_captured_at"] = None  # a re-run after capture: fetch again
@@ -324,8 +482,11 @@ class Extractor:
         if not run_ids:
             return []
         rows = self.db.query(
-            "select * from workflow_runs where repository = ? and run_id in (%s) order by created_at"
-            % ",".join("?" * len(run_ids)), [repository, *sorted(run_ids)])
+            "select * from workflow_runs where repository = ? and run_id in ({}) order by created_at".format(
+                ",".join("?" * len(run_ids))
+            ),
+            [repository, *sorted(run_ids)],
+        )
         return [row for row in rows if self.start <= _parse_time(row["created_at"]) < self.end]
 
     # -- evidence of one run -------------------------------------------------------------
@@ -339,8 +500,11 @@ class Extractor:
         if run["head_sha"]:
             self._capture_pull_request(repository, run["head_sha"])
         if run["status"] == "completed":
-            upsert_all(self.db, "workflow_runs", [{
-                "repository": repository, "run_id": run_id, "evidence_captured_at": now_utc()}])
+            upsert_all(
+                self.db,
+                "workflow_runs",
+                [{"repository": repository, "run_id": run_id, "evidence_captured_at": now_utc()}],
+            )
 
     def _capture_jobs(self, repository: str, run_id: int, run_url: str) -> None:
         jobs: list[dict] = []
@@ -352,31 +516,58 @@ class Extractor:
                 jobs.extend(page.data.get("jobs", []))
             return None, len(jobs), count
 
-        self._logged(repository, "GET /repos/{owner}/{repo}/actions/runs/{id}/jobs",
-                     {"run_id": run_id, "filter": "all"}, fetch)
+        self._logged(
+            repository, "GET /repos/{owner}/{repo}/actions/runs/{id}/jobs", {"run_id": run_id, "filter": "all"}, fetch
+        )
         captured_at = now_utc()
-        upsert_all(self.db, "jobs", [{
-            "job_id": job["id"], "repository": repository, "run_id": run_id,
-            "run_attempt": job.get("run_attempt"), "name": job.get("name"), "status": job.get("status"),
-            "conclusion": job.get("conclusion"), "started_at": job.get("started_at"),
-            "completed_at": job.get("completed_at"), "html_url": job.get("html_url"),
-            "captured_at": captured_at,
-        } for job in jobs])
+        upsert_all(
+            self.db,
+            "jobs",
+            [
+                {
+                    "job_id": job["id"],
+                    "repository": repository,
+                    "run_id": run_id,
+                    "run_attempt": job.get("run_attempt"),
+                    "name": job.get("name"),
+                    "status": job.get("status"),
+                    "conclusion": job.get("conclusion"),
+                    "started_at": job.get("started_at"),
+                    "completed_at": job.get("completed_at"),
+                    "html_url": job.get("html_url"),
+                    "captured_at": captured_at,
+                }
+                for job in jobs
+            ],
+        )
         self._mark(repository, run_id, "jobs", captured_at)
 
     def _capture_approvals(self, repository: str, run_id: int, run_url: str) -> None:
         # PyGithub has no method for this endpoint, and its answer carries no timestamp.
-        approvals = self._logged(repository, "GET /repos/{owner}/{repo}/actions/runs/{id}/approvals",
-                                 {"run_id": run_id},
-                                 lambda: _with_count(self.client.get(f"{run_url}/approvals").data or []))
+        approvals = self._logged(
+            repository,
+            "GET /repos/{owner}/{repo}/actions/runs/{id}/approvals",
+            {"run_id": run_id},
+            lambda: _with_count(self.client.get(f"{run_url}/approvals").data or []),
+        )
         captured_at = now_utc()
-        upsert_all(self.db, "approvals", [{
-            "repository": repository, "run_id": run_id, "seq": seq,
-            "user": (entry.get("user") or {}).get("login"), "state": entry.get("state"),
-            "comment": entry.get("comment"),
-            "environments": to_json(sorted(e.get("name") for e in entry.get("environments") or [])),
-            "captured_at": captured_at,
-        } for seq, entry in enumerate(approvals)])
+        upsert_all(
+            self.db,
+            "approvals",
+            [
+                {
+                    "repository": repository,
+                    "run_id": run_id,
+                    "seq": seq,
+                    "user": (entry.get("user") or {}).get("login"),
+                    "state": entry.get("state"),
+                    "comment": entry.get("comment"),
+                    "environments": to_json(sorted(e.get("name") for e in entry.get("environments") or [])),
+                    "captured_at": captured_at,
+                }
+                for seq, entry in enumerate(approvals)
+            ],
+        )
         self._mark(repository, run_id, "approvals", captured_at)
 
     def _capture_artifacts(self, repository: str, run_id: int, run_url: str) -> None:
@@ -389,60 +580,95 @@ class Extractor:
                 artifacts.extend(page.data.get("artifacts", []))
             return None, len(artifacts), count
 
-        self._logged(repository, "GET /repos/{owner}/{repo}/actions/runs/{id}/artifacts",
-                     {"run_id": run_id}, fetch)
+        self._logged(repository, "GET /repos/{owner}/{repo}/actions/runs/{id}/artifacts", {"run_id": run_id}, fetch)
         self._mark(repository, run_id, "artifacts", now_utc())
         for artifact in artifacts:
             existing = self.db.execute(
-                "select capture_status from artifacts where artifact_id = ?", [artifact["id"]]).fetchone()
+                "select capture_status from artifacts where artifact_id = ?", [artifact["id"]]
+            ).fetchone()
             if existing and existing[0] in ("captured", "not_scan"):
                 continue  # captured once: GitHub's copy may be gone by now
             self._capture_artifact(repository, run_id, artifact)
 
     def _capture_artifact(self, repository: str, run_id: int, artifact: dict) -> None:
         row = {
-            "artifact_id": artifact["id"], "repository": repository, "run_id": run_id,
-            "name": artifact.get("name"), "size_in_bytes": artifact.get("size_in_bytes"),
-            "created_at": artifact.get("created_at"), "expires_at": artifact.get("expires_at"),
-            "expired": int(bool(artifact.get("expired"))), "captured_at": now_utc(),
-            "scan_format": None, "sha256": None, "content": None, "capture_detail": None,
+            "artifact_id": artifact["id"],
+            "repository": repository,
+            "run_id": run_id,
+            "name": artifact.get("name"),
+            "size_in_bytes": artifact.get("size_in_bytes"),
+            "created_at": artifact.get("created_at"),
+            "expires_at": artifact.get("expires_at"),
+            "expired": int(bool(artifact.get("expired"))),
+            "captured_at": now_utc(),
+            "scan_format": None,
+            "sha256": None,
+            "content": None,
+            "capture_detail": None,
         }
         findings: list[dict] = []
         if artifact.get("expired"):
-            row.update(capture_status="expired",
-                       capture_detail="GitHub lists the artifact as expired: its content was never captured")
+            row.update(
+                capture_status="expired",
+                capture_detail="GitHub lists the artifact as expired: its content was never captured",
+            )
         else:
             started_at, before = now_utc(), self.client.counter.requests
             status, content, why = self.client.download_artifact(repository, artifact["id"])
-            self._log(repository, "GET /repos/{owner}/{repo}/actions/artifacts/{id}/zip",
-                      {"artifact_id": artifact["id"]}, started_at, before, rows=int(content is not None))
+            self._log(
+                repository,
+                "GET /repos/{owner}/{repo}/actions/artifacts/{id}/zip",
+                {"artifact_id": artifact["id"]},
+                started_at,
+                before,
+                rows=int(content is not None),
+            )
             if status != "ok":
                 row.update(capture_status=status, capture_detail=why)
             else:
                 scan = inspect_artifact(content)
-                row.update(capture_status=scan.status, capture_detail=scan.detail,
-                           scan_format=scan.scan_format, sha256=scan.sha256,
-                           content=content if scan.status == "captured" else None)
-                findings = [{
-                    "artifact_id": artifact["id"], "seq": seq, "repository": repository,
-                    "tool": f.tool, "severity": f.severity, "rule_id": f.rule_id, "title": f.title,
-                    "location": f.location,
-                } for seq, f in enumerate(scan.findings)]
+                row.update(
+                    capture_status=scan.status,
+                    capture_detail=scan.detail,
+                    scan_format=scan.scan_format,
+                    sha256=scan.sha256,
+                    content=content if scan.status == "captured" else None,
+                )
+                findings = [
+                    {
+                        "artifact_id": artifact["id"],
+                        "seq": seq,
+                        "repository": repository,
+                        "tool": f.tool,
+                        "severity": f.severity,
+                        "rule_id": f.rule_id,
+                        "title": f.title,
+                        "location": f.location,
+                    }
+                    for seq, f in enumerate(scan.findings)
+                ]
         upsert_all(self.db, "artifacts", [row])
         upsert_all(self.db, "scan_findings", findings)
 
     def _capture_pull_request(self, repository: str, sha: str) -> None:
         known = self.db.execute(
-            "select pr_numbers from commit_pulls where repository = ? and sha = ?", [repository, sha]).fetchone()
+            "select pr_numbers from commit_pulls where repository = ? and sha = ?", [repository, sha]
+        ).fetchone()
         if known is None:
             pulls = self._logged(
-                repository, "GET /repos/{owner}/{repo}/commits/{sha}/pulls", {"sha": sha},
-                lambda: _with_count(self._list(f"{self.client.repo_url(repository)}/commits/{sha}/pulls")))
+                repository,
+                "GET /repos/{owner}/{repo}/commits/{sha}/pulls",
+                {"sha": sha},
+                lambda: _with_count(self._list(f"{self.client.repo_url(repository)}/commits/{sha}/pulls")),
+            )
             captured_at = now_utc()
             upsert_all(self.db, "pull_requests", [_pull_row(repository, pr, captured_at) for pr in pulls])
             numbers = [pr["number"] for pr in pulls]
-            upsert_all(self.db, "commit_pulls", [{
-                "repository": repository, "sha": sha, "pr_numbers": to_json(numbers), "captured_at": captured_at}])
+            upsert_all(
+                self.db,
+                "commit_pulls",
+                [{"repository": repository, "sha": sha, "pr_numbers": to_json(numbers), "captured_at": captured_at}],
+            )
         else:
             numbers = json.loads(known[0])
         for number in numbers:
@@ -452,17 +678,33 @@ class Extractor:
 
     def _capture_reviews(self, repository: str, number: int) -> None:
         reviews = self._logged(
-            repository, "GET /repos/{owner}/{repo}/pulls/{number}/reviews", {"pull_number": number},
-            lambda: _with_count(self._list(f"{self.client.repo_url(repository)}/pulls/{number}/reviews")))
+            repository,
+            "GET /repos/{owner}/{repo}/pulls/{number}/reviews",
+            {"pull_number": number},
+            lambda: _with_count(self._list(f"{self.client.repo_url(repository)}/pulls/{number}/reviews")),
+        )
         captured_at = now_utc()
-        upsert_all(self.db, "reviews", [{
-            "review_id": review["id"], "repository": repository, "pr_number": number,
-            "user": (review.get("user") or {}).get("login"), "state": review.get("state"),
-            "submitted_at": review.get("submitted_at"), "commit_id": review.get("commit_id"),
-            "author_association": review.get("author_association"), "captured_at": captured_at,
-        } for review in reviews])
-        upsert_all(self.db, "pull_requests", [{
-            "repository": repository, "number": number, "reviews_captured_at": captured_at}])
+        upsert_all(
+            self.db,
+            "reviews",
+            [
+                {
+                    "review_id": review["id"],
+                    "repository": repository,
+                    "pr_number": number,
+                    "user": (review.get("user") or {}).get("login"),
+                    "state": review.get("state"),
+                    "submitted_at": review.get("submitted_at"),
+                    "commit_id": review.get("commit_id"),
+                    "author_association": review.get("author_association"),
+                    "captured_at": captured_at,
+                }
+                for review in reviews
+            ],
+        )
+        upsert_all(
+            self.db, "pull_requests", [{"repository": repository, "number": number, "reviews_captured_at": captured_at}]
+        )
 
     def _list(self, url: str) -> list:
         items: list = []
@@ -471,9 +713,11 @@ class Extractor:
         return items
 
     def _mark(self, repository: str, run_id: int, what: str, captured_at: str, detail: str | None = None) -> None:
-        upsert_all(self.db, "run_captures", [{
-            "repository": repository, "run_id": run_id, "what": what, "captured_at": captured_at,
-            "detail": detail}])
+        upsert_all(
+            self.db,
+            "run_captures",
+            [{"repository": repository, "run_id": run_id, "what": what, "captured_at": captured_at, "detail": detail}],
+        )
 
 
 # -- row builders --------------------------------------------------------------------------
@@ -497,26 +741,59 @@ def _login(user: dict | None) -> str | None:
 
 def _run_row(repository: str, run: dict, captured_at: str) -> dict:
     return {
-        "repository": repository, "run_id": run["id"], "run_attempt": run.get("run_attempt"),
-        "workflow_id": run.get("workflow_id"), "workflow_name": run.get("name"), "path": run.get("path"),
-        "event": run.get("event"), "status": run.get("status"), "conclusion": run.get("conclusion"),
-        "head_branch": run.get("head_branch"), "head_sha": run.get("head_sha"),
-        "actor": _login(run.get("actor")), "triggering_actor": _login(run.get("triggering_actor")),
-        "created_at": run.get("created_at"), "updated_at": run.get("updated_at"),
-        "run_started_at": run.get("run_started_at"), "html_url": run.get("html_url"),
+        "repository": repository,
+        "run_id": run["id"],
+        "run_attempt": run.get("run_attempt"),
+        "workflow_id": run.get("workflow_id"),
+        "workflow_name": run.get("name"),
+        "path": run.get("path"),
+        "event": run.get("event"),
+        "status": run.get("status"),
+        "conclusion": run.get("conclusion"),
+        "head_branch": run.get("head_branch"),
+        "head_sha": run.get("head_sha"),
+        "actor": _login(run.get("actor")),
+        "triggering_actor": _login(run.get("triggering_actor")),
+        "created_at": run.get("created_at"),
+        "updated_at": run.get("updated_at"),
+        "run_started_at": run.get("run_started_at"),
+        "html_url": run.get("html_url"),
         "captured_at": captured_at,
-        "raw": to_json({k: run.get(k) for k in ("id", "name", "display_title", "run_number", "event",
-                                                "status", "conclusion", "head_branch", "head_sha",
-                                                "run_attempt", "created_at", "html_url", "path")}),
+        "raw": to_json(
+            {
+                k: run.get(k)
+                for k in (
+                    "id",
+                    "name",
+                    "display_title",
+                    "run_number",
+                    "event",
+                    "status",
+                    "conclusion",
+                    "head_branch",
+                    "head_sha",
+                    "run_attempt",
+                    "created_at",
+                    "html_url",
+                    "path",
+                )
+            }
+        ),
     }
 
 
 def _pull_row(repository: str, pr: dict, captured_at: str) -> dict:
     return {
-        "repository": repository, "number": pr["number"], "title": pr.get("title"),
-        "author": _login(pr.get("user")), "state": pr.get("state"), "merged_at": pr.get("merged_at"),
-        "merge_commit_sha": pr.get("merge_commit_sha"), "head_sha": (pr.get("head") or {}).get("sha"),
-        "base_ref": (pr.get("base") or {}).get("ref"), "html_url": pr.get("html_url"),
+        "repository": repository,
+        "number": pr["number"],
+        "title": pr.get("title"),
+        "author": _login(pr.get("user")),
+        "state": pr.get("state"),
+        "merged_at": pr.get("merged_at"),
+        "merge_commit_sha": pr.get("merge_commit_sha"),
+        "head_sha": (pr.get("head") or {}).get("sha"),
+        "base_ref": (pr.get("base") or {}).get("ref"),
+        "html_url": pr.get("html_url"),
         "captured_at": captured_at,
     }
 
@@ -532,10 +809,14 @@ def _environment_row(repository: str, environment: dict, captured_at: str) -> di
         elif rule.get("type") == "wait_timer":
             wait_timer = rule.get("wait_timer")
     return {
-        "repository": repository, "environment": environment["name"], "captured_at": captured_at,
-        "required_reviewers": len(reviewers), "reviewers": to_json(reviewers),
+        "repository": repository,
+        "environment": environment["name"],
+        "captured_at": captured_at,
+        "required_reviewers": len(reviewers),
+        "reviewers": to_json(reviewers),
         "prevent_self_review": None if prevent_self_review is None else int(prevent_self_review),
-        "wait_timer": wait_timer, "branch_policy": to_json(environment.get("deployment_branch_policy")),
+        "wait_timer": wait_timer,
+        "branch_policy": to_json(environment.get("deployment_branch_policy")),
         "raw": to_json(environment),
     }
 
@@ -545,6 +826,17 @@ def _trim_repository(repo: dict) -> dict:
 
 
 def _trim_deployment(deployment: dict) -> dict:
-    return {k: deployment.get(k) for k in ("id", "sha", "ref", "task", "environment", "original_environment",
-                                           "production_environment", "created_at", "updated_at")}
-
+    return {
+        k: deployment.get(k)
+        for k in (
+            "id",
+            "sha",
+            "ref",
+            "task",
+            "environment",
+            "original_environment",
+            "production_environment",
+            "created_at",
+            "updated_at",
+        )
+    }

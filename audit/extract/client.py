@@ -83,9 +83,7 @@ class GitHubClient:
             url = self.api_url + url
         headers = {"If-None-Match": etag} if etag else None
         try:
-            response_headers, data = self._requester.requestJsonAndCheck(
-                "GET", url, parameters=params, headers=headers
-            )
+            response_headers, data = self._requester.requestJsonAndCheck("GET", url, parameters=params, headers=headers)
         except GithubException as error:
             self.counter.count(_kind(url), error.headers or {})
             raise
@@ -165,5 +163,7 @@ def _usage_error(error: GithubException, repository: str) -> UsageError:
     if error.status == 404:
         return UsageError(f"repository {repository} not found, or the token cannot see it")
     if error.status in (401, 403):
-        return UsageError(f"GitHub refused access to {repository} (HTTP {error.status}): check the token and its scopes")
+        return UsageError(
+            f"GitHub refused access to {repository} (HTTP {error.status}): check the token and its scopes"
+        )
     return UsageError(f"GitHub answered HTTP {error.status} for {repository}")

@@ -152,7 +152,10 @@ class FakeGitHub:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="fake-github", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-github",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -809,6 +812,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     app: FakeGitHub
     protocol_version = "HTTP/1.1"
+    # Keep-alive clients (PyGithub, requests) otherwise wait ~40 ms per request on
+    # Nagle's algorithm meeting delayed ACKs: headers and body go out as two writes.
+    disable_nagle_algorithm = True
 
     def version_string(self) -> str:
         return "GitHub.com"

@@ -5,6 +5,7 @@ import pytest
 from audit.controls.people import (
     PrApproval,
     deploy_approvers,
+    environment_matches,
     excluded_people,
     latest_matching_jobs,
     might_be_scan_evidence,
@@ -159,3 +160,16 @@ def test_latest_matching_jobs_keep_the_newest_execution_of_each_name():
 )
 def test_might_be_scan_evidence(name, expected):
     assert might_be_scan_evidence(name) is expected
+
+
+@pytest.mark.parametrize(
+    ("environment", "patterns", "expected"),
+    [
+        ("production", ["production"], True),
+        ("Production", ["production"], True),
+        ("production-eu", ["production-*"], True),
+        ("staging", ["production", "prod-*"], False),
+    ],
+)
+def test_environment_matches(environment, patterns, expected):
+    assert environment_matches(environment, patterns) is expected

@@ -6,6 +6,7 @@ key) ends as one line on stderr and exit code 2; evidence that fails verificatio
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from contextlib import contextmanager
@@ -251,7 +252,9 @@ def _extract(scope: Scope, settings: Settings, quarter: Quarter, db_path: Path) 
     loopback = scope.api_url.startswith(("http://127.0.0.1", "http://localhost"))
     client = GitHubClient(scope.api_url, scope.token, throttle=None if loopback else 0.25)
     try:
-        summary = Extractor(db, client, settings, quarter, demo=scope.demo, progress=_say).run(list(scope.repositories))
+        summary = Extractor(db, client, settings, quarter, demo=scope.demo, progress=_reporter()).run(
+            list(scope.repositories)
+        )
     finally:
         client.close()
     _say(
@@ -302,9 +305,14 @@ def _is_demo(db, quarter: Quarter) -> bool:
 
 def _say(message: str, style: str | None = None) -> None:
     """Progress for people: coloured on a terminal, plain lines in CI logs."""
-    from rich.console import Console
+    _reporter().say(message, style=style)
 
-    Console(stderr=True, highlight=False).print(message, style=style, markup=False)
+
+@functools.cache
+def _reporter():
+    from audit.progress import Reporter
+
+    return Reporter()
 
 
 def main(argv: list[str] | None = None) -> None:

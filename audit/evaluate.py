@@ -147,6 +147,7 @@ def _deployment(db, repository: str, run_id: int, environment: str, deployment_i
         created_at=_time(run["created_at"]),
         html_url=run["html_url"],
         deploy_job=deploy_job,
+        jobs_captured="jobs" in captured,
         jobs=jobs,
         pull_requests_captured=_pulls_captured(db, repository, run["head_sha"]),
         pull_request=_pull_request(db, repository, run["head_sha"]),

@@ -136,8 +136,10 @@ class DeploymentEvidence:
     html_url: str | None
     deploy_job: Job | None
     """The job that targeted the production environment."""
+    jobs_captured: bool = False
+    """True once the run's jobs were captured (even if it had none)."""
     jobs: tuple[Job, ...] = ()
-    """Jobs of the run's latest attempt (`jobs?filter=latest`)."""
+    """The latest execution of each of the run's jobs."""
     pull_requests_captured: bool = False
     """True once `GET /commits/{sha}/pulls` was answered (even with no PR)."""
     pull_request: PullRequest | None = None

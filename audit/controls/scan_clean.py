@@ -71,7 +71,7 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
             evidence,
         )
 
-    if not deployment.jobs:
+    if not deployment.jobs_captured:
         return Verdict(
             "not_available",
             f"No scan report of {label} was captured and its jobs were never captured either, "

@@ -23,7 +23,7 @@ from audit.evidence import DeploymentEvidence, Verdict
 def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     label = deployment.label
     patterns = join_names(settings.test_jobs)
-    if not deployment.jobs:
+    if not deployment.jobs_captured:
         return Verdict("not_available", f"The jobs of {label} were never captured.")
     tests = latest_matching_jobs(deployment, settings.test_jobs)
     if not tests:

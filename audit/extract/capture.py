@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -30,6 +29,7 @@ from dateutil import parser as dateparser
 from audit import __version__
 from audit.config import Settings, matches_any
 from audit.extract.client import GitHubClient
+from audit.progress import Reporter, Silent
 from audit.quarter import Quarter
 from audit.scans import inspect_artifact
 from audit.store import now_utc, to_json, upsert_all
@@ -57,9 +57,6 @@ class ExtractionSummary:
     windows: list[dict] = field(default_factory=list)
 
 
-Progress = Callable[[str], None]
-
-
 class Extractor:
     """Pulls one quarter of evidence for a list of repositories into the store."""
 
@@ -79,7 +76,7 @@ class Extractor:
         self.quarter = quarter
         self.demo = demo
         self.start, self.end = quarter.bounds(settings.timezone)
-        self.progress = progress or (lambda message: None)
+        self.progress = progress or Silent()
         self.extraction_id = 0
 
     def run(self, repositories: list[str]) -> ExtractionSummary:
@@ -159,7 +156,7 @@ class Extractor:
     # -- per repository ------------------------------------------------------------------
 
     def _capture_repository(self, repository: str, summary: ExtractionSummary) -> None:
-        self.progress(f"{repository}: repository and environments")
+        self.progress.say(f"{repository}: repository and environments")
         repo = self._logged(
             repository, "GET /repos/{owner}/{repo}", {}, lambda: (self.client.repository(repository), 1, None)
         )
@@ -187,14 +184,14 @@ class Extractor:
         summary.runs_listed += listed
         run_ids |= self._link_by_commit(repository)
         in_quarter = self._runs_in_quarter(repository, run_ids)
-        self.progress(f"{repository}: evidence for {len(in_quarter)} production runs")
-        for index, run in enumerate(in_quarter, 1):
-            if run["evidence_captured_at"]:
-                continue
-            self._capture_run_evidence(repository, run)
-            summary.runs_captured += 1
-            if index % 50 == 0:
-                self.progress(f"{repository}: {index}/{len(in_quarter)} runs")
+        to_capture = [run for run in in_quarter if not run["evidence_captured_at"]]
+        self.progress.say(f"{repository}: {len(in_quarter)} production runs, {len(to_capture)} to capture")
+        if to_capture:
+            with self.progress.bar(f"{repository}: run evidence", len(to_capture)) as advance:
+                for run in to_capture:
+                    self._capture_run_evidence(repository, run)
+                    summary.runs_captured += 1
+                    advance()
 
     def _capture_environments(self, repository: str, captured_at: str) -> list[str]:
         url = f"{self.client.repo_url(repository)}/environments"

@@ -224,6 +224,7 @@ def make_deployment(
         created_at=at(-25),
         html_url=f"https://github.com/{repository}/actions/runs/{run_id}",
         deploy_job=deploy_job,
+        jobs_captured=jobs_captured,
         jobs=tuple(jobs),
         pull_requests_captured=pull_requests_captured,
         pull_request=pull_request if pull_requests_captured else None,

@@ -14,6 +14,8 @@ from pathlib import Path
 from audit.render.html import iter_html, render_html
 from audit.render.pdf import render_pdf
 from audit.render.tables import (
+    findings_json_bytes,
+    population_csv_bytes,
     population_rows,
     write_findings_json,
     write_population_csv,
@@ -26,7 +28,7 @@ __all__ = [
 
 
 def write_report(findings: dict, output_dir: Path, *, population_pdf_limit: int = 500,
-                 table_pdf_limit: int = 50) -> dict[str, Path]:
+                 table_pdf_limit: int = 25) -> dict[str, Path]:
     """Write findings.json, population.csv, report.html and report.pdf into `output_dir`.
 
     Returns file name → path. The PDF shows at most `population_pdf_limit` population rows
@@ -35,17 +37,20 @@ def write_report(findings: dict, output_dir: Path, *, population_pdf_limit: int 
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "findings.json": write_findings_json(findings, output_dir / "findings.json"),
-        "population.csv": write_population_csv(findings, output_dir / "population.csv"),
-    }
+    findings_json = findings_json_bytes(findings)
+    population_csv = population_csv_bytes(findings)
+    paths = {"findings.json": output_dir / "findings.json",
+             "population.csv": output_dir / "population.csv"}
+    paths["findings.json"].write_bytes(findings_json)
+    paths["population.csv"].write_bytes(population_csv)
     html_path = output_dir / "report.html"
     with html_path.open("w", encoding="utf-8", newline="\n") as html_file:
         for chunk in iter_html(findings):
             html_file.write(chunk)
     paths["report.html"] = html_path
     pdf_path = output_dir / "report.pdf"
-    pdf_path.write_bytes(render_pdf(findings, population_pdf_limit=population_pdf_limit,
-                                    table_pdf_limit=table_pdf_limit))
+    pdf_path.write_bytes(render_pdf(
+        findings, population_pdf_limit=population_pdf_limit, table_pdf_limit=table_pdf_limit,
+        population_csv=population_csv, findings_json=findings_json))
     paths["report.pdf"] = pdf_path
     return paths

@@ -2,7 +2,9 @@
 
 `population.csv` has one row per deployment, columns in contract order (`POPULATION_COLUMNS`,
 then one column per control id holding its verdict). Lists are joined with `;`, `None` is
-the empty string, lines end with `\\n`.
+the empty string, lines end with `\\n`. Every text cell is quoted (numbers are not): with
+`\\n` as line terminator Python's csv module would leave a bare carriage return inside a
+field unquoted, and a branch name may contain one.
 
 Spreadsheet formula injection: most cells come from GitHub (branch names, logins, PR data)
 and anyone who can push a branch chooses its name. A cell that starts with `=`, `+`, `-`,
@@ -20,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 POPULATION_COLUMNS = (
@@ -58,25 +61,29 @@ def population_columns(findings: dict) -> list[str]:
     return [*POPULATION_COLUMNS, *control_ids(findings)]
 
 
-def population_rows(findings: dict) -> list[dict]:
+def iter_population_rows(findings: dict) -> Iterator[dict]:
     """One dict per deployment, keyed by `population_columns`, values as written to the CSV."""
     ids = control_ids(findings)
-    rows = []
     for deployment in findings["deployments"]:
         row = {column: _cell(deployment.get(column)) for column in POPULATION_COLUMNS}
         controls = deployment.get("controls", {})
         for control_id in ids:
             row[control_id] = _cell(controls.get(control_id, {}).get("verdict"))
-        rows.append(row)
-    return rows
+        yield row
+
+
+def population_rows(findings: dict) -> list[dict]:
+    """`iter_population_rows` as a list."""
+    return list(iter_population_rows(findings))
 
 
 def population_csv_bytes(findings: dict) -> bytes:
     """population.csv as UTF-8 bytes (also attached inside the PDF)."""
     buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=population_columns(findings), lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=population_columns(findings), lineterminator="\n",
+                            quoting=csv.QUOTE_NONNUMERIC)
     writer.writeheader()
-    writer.writerows(population_rows(findings))
+    writer.writerows(iter_population_rows(findings))
     return buffer.getvalue().encode("utf-8")
 
 

@@ -50,7 +50,7 @@ tag                         count       what it breaks
                                         deployment: `deploy.independent`, dual control
 `rerun`                     2 + 2       attempt 2 re-run by another developer
                                         (`triggering_actor` != `actor`): passes
-`rerun-self-approved`       1 + 1       re-run by a release-team member who then approved
+`rerun-self-approved`       2 + 2       re-run by a release-team member who then approved
                                         it: `deploy.independent`
 `slow-approval`             3 + 3       approved 3-5 hours after the request: `deploy.timely`
 `tests-failed`              3 + 3       a test job failed, the deploy still ran:
@@ -82,7 +82,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from audit.fakegithub.server import FakeGitHub
-from audit.fakegithub.world import Repository, Team, World, WorkflowRun, fake_sha
+from audit.fakegithub.world import Repository, Team, WorkflowRun, World, fake_sha
 
 DEMO_ORGANIZATION = "acme-fintech"
 DEMO_REPOSITORIES = ("acme-fintech/payments-api", "acme-fintech/ledger")
@@ -117,7 +117,7 @@ _COMMON_EXCEPTIONS = {
     "approved-earlier-commit": 3,
     "deploy-rejected": 3,
     "rerun": 2,
-    "rerun-self-approved": 1,
+    "rerun-self-approved": 2,
     "slow-approval": 3,
     "tests-failed": 3,
     "no-test-job": 2,

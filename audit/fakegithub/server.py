@@ -38,7 +38,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from audit.fakegithub import render
-from audit.fakegithub.world import Repository, World, WorkflowRun
+from audit.fakegithub.world import Repository, WorkflowRun, World
 
 DOCS = "https://docs.github.com/rest"
 RESULT_CAP = 1000
@@ -324,38 +324,29 @@ class FakeGitHub:
         fault = self._take_fault(path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
+
+        def log(status: int) -> None:
+            # Logged before the response is written, so a client that waits for each
+            # response sees the log in its own request order.
+            record = RequestRecord(
+                method=handler.command,
+                path=path,
+                query=query,
+                status=status,
+                if_none_match=if_none_match is not None,
+                blob=is_blob,
+                fault=fault is not None,
+            )
+            with self._lock:
+                self._requests.append(record)
+
         if fault is not None and fault.status is not None:
             rate, _ = self._rate_headers(charge=False)
             rate.update(fault.headers)
-            self._send(handler, _Response(fault.status, fault.body, rate))
-            self._log(handler, path, query, fault.status, if_none_match, is_blob, fault=True)
+            self._send(handler, _Response(fault.status, fault.body, rate), log=log)
             return
         response = self._dispatch(handler, path, raw_path, query, is_blob)
-        status = self._send(handler, response, if_none_match=if_none_match)
-        self._log(handler, path, query, status, if_none_match, is_blob, fault=fault is not None)
-
-    def _log(
-        self,
-        handler: _Handler,
-        path: str,
-        query: dict[str, str],
-        status: int,
-        if_none_match: str | None,
-        blob: bool,
-        *,
-        fault: bool,
-    ) -> None:
-        record = RequestRecord(
-            method=handler.command,
-            path=path,
-            query=query,
-            status=status,
-            if_none_match=if_none_match is not None,
-            blob=blob,
-            fault=fault,
-        )
-        with self._lock:
-            self._requests.append(record)
+        self._send(handler, response, if_none_match=if_none_match, log=log)
 
     def _dispatch(
         self,
@@ -391,8 +382,13 @@ class FakeGitHub:
         return header in (f"token {self.token}", f"Bearer {self.token}")
 
     def _send(
-        self, handler: _Handler, response: _Response, *, if_none_match: str | None = None
-    ) -> int:
+        self,
+        handler: _Handler,
+        response: _Response,
+        *,
+        log: Callable[[int], None],
+        if_none_match: str | None = None,
+    ) -> None:
         headers = dict(response.headers)
         status = response.status
         body: bytes
@@ -418,6 +414,7 @@ class FakeGitHub:
                     used = self._rate_used
                 headers["x-ratelimit-used"] = str(used)
                 headers["x-ratelimit-remaining"] = str(max(self.rate_limit - used, 0))
+        log(status)
         handler.send_response(status)
         if status != 304 and status != 302:
             handler.send_header("Content-Type", response.content_type)
@@ -432,7 +429,6 @@ class FakeGitHub:
         handler.end_headers()
         if body and handler.command != "HEAD":
             handler.wfile.write(body)
-        return status
 
     def _link_header(
         self, handler: _Handler, query: dict[str, str], page: int, last: int

@@ -8,7 +8,6 @@ re-render from the same store byte-identical.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 from audit import __version__
 from audit.config import Settings
@@ -111,6 +110,28 @@ def _verdicts(db, quarter: Quarter) -> dict:
     return {key: {cid: value[cid] for cid in order if cid in value} for key, value in result.items()}
 
 
+UNLINKED_DEPLOY_RUNS = """
+with deploy_jobs as (
+    select distinct j.repository, j.name from deployments d join jobs j on j.job_id = d.job_id
+),
+deploy_workflows as (
+    select distinct w.repository, w.workflow_id from workflow_runs w
+    join deployments d on d.repository = w.repository and d.run_id = w.run_id
+)
+select r.repository, r.run_id,
+       (select j.name from jobs j join deploy_jobs dj on dj.repository = j.repository and dj.name = j.name
+        where j.repository = r.repository and j.run_id = r.run_id and j.started_at is not null
+        limit 1) as deploy_job,
+       exists (select 1 from jobs j join deploy_jobs dj on dj.repository = j.repository and dj.name = j.name
+               where j.repository = r.repository and j.run_id = r.run_id and j.started_at is not null)
+           as deploy_job_started
+from workflow_runs r join deploy_workflows w on w.repository = r.repository and w.workflow_id = r.workflow_id
+where r.created_at >= :start and r.created_at < :end
+order by r.repository, r.created_at, r.run_id
+"""
+"""Runs of workflows that deploy to production, and whether a production deploy job started in them."""
+
+
 def completeness(db, quarter: Quarter, settings: Settings, deployments: list[dict]) -> dict:
     """Was the population complete? Windows under the cap, and both sources reconciled."""
     start, end = quarter.bounds(settings.timezone)
@@ -126,61 +147,48 @@ def completeness(db, quarter: Quarter, settings: Settings, deployments: list[dic
             [start.isoformat(), end.isoformat()],
         )
     ]
-    lag_end = (end + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    start_z = start.strftime("%Y-%m-%dT%H:%M:%SZ")
-    end_z = end.strftime("%Y-%m-%dT%H:%M:%SZ")
-    mismatches = []
-    deployments_api = 0
-    for row in db.query(
-        """select d.repository, d.deployment_id, d.run_id, d.environment, r.run_id as listed, r.created_at as run_created
-           from deployments d left join workflow_runs r on r.repository = d.repository and r.run_id = d.run_id
-           where d.created_at >= ? and d.created_at < ? order by d.repository, d.deployment_id""",
-        [start_z, lag_end],
-    ):
-        in_quarter_run = row["run_created"] is not None and start_z <= row["run_created"] < end_z
-        if in_quarter_run:
-            deployments_api += 1
-        if row["run_id"] is None and row["deployment_id"] and row["run_created"] is None:
-            mismatches.append(
-                {
-                    "repository": row["repository"],
-                    "run_id": None,
-                    "reason": f"deployment {row['deployment_id']} has no status linking it to a workflow run",
-                }
-            )
-        elif row["listed"] is None and row["run_id"] is not None:
-            mismatches.append(
-                {
-                    "repository": row["repository"],
-                    "run_id": row["run_id"],
-                    "reason": f"deployment {row['deployment_id']} names run {row['run_id']}, "
-                    "which the run listing did not return",
-                }
-            )
+    start_z, end_z = _iso_z(start), _iso_z(end)
     population_runs = {(d["repository"], d["run_id"]) for d in deployments}
-    evidence_lost = []
-    for row in db.query(
-        "select repository, run_id, name, capture_status, capture_detail from artifacts "
-        "where capture_status in ('expired', 'unreadable') order by repository, run_id, artifact_id"
-    ):
+    mismatches = [
+        {
+            "repository": row["repository"],
+            "run_id": None,
+            "reason": f"production deployment {row['deployment_id']} ({row['created_at']}) names no workflow run "
+            "and no run of its commit was found",
+        }
+        for row in db.query(
+            "select repository, deployment_id, created_at from deployments where run_id is null "
+            "and created_at >= ? and created_at < ? order by repository, deployment_id",
+            [start_z, end_z],
+        )
+    ]
+    deploy_workflow_runs = 0
+    unlinked_deploying = 0
+    for row in db.query(UNLINKED_DEPLOY_RUNS, {"start": start_z, "end": end_z}):
+        deploy_workflow_runs += 1
         if (row["repository"], row["run_id"]) in population_runs:
-            evidence_lost.append(
+            continue
+        if row["deploy_job_started"]:
+            unlinked_deploying += 1
+            mismatches.append(
                 {
                     "repository": row["repository"],
                     "run_id": row["run_id"],
-                    "what": f"artifact {row['name']}: {row['capture_status']}",
+                    "reason": f"run {row['run_id']} started production deploy job {row['deploy_job']!r} "
+                    "but no production deployment names it",
                 }
             )
-    for d in deployments:
-        retained = d["controls"].get("evidence.retained", {})
-        if retained.get("verdict") == "fail" and not any(
-            e["run_id"] == d["run_id"] and e["repository"] == d["repository"] for e in evidence_lost
-        ):
-            evidence_lost.append({"repository": d["repository"], "run_id": d["run_id"], "what": retained["detail"]})
+    evidence_lost = [
+        {"repository": d["repository"], "run_id": d["run_id"], "what": d["controls"]["evidence.retained"]["detail"]}
+        for d in deployments
+        if d["controls"].get("evidence.retained", {}).get("verdict") == "fail"
+    ]
     return {
         "complete": all(w["fetched"] == w["total_count"] for w in windows) and not mismatches,
         "windows": windows,
-        "deployments_api": deployments_api,
+        "deployments_api": len(population_runs),
+        "runs_with_production_job": len(population_runs) + unlinked_deploying,
+        "deploy_workflow_runs": deploy_workflow_runs,
         "population": len(deployments),
         "mismatches": mismatches,
         "evidence_lost": evidence_lost,
@@ -203,3 +211,7 @@ def _extraction_log(db, quarter: Quarter) -> list[dict]:
 
 def _iso(moment) -> str | None:
     return moment.isoformat() if moment else None
+
+
+def _iso_z(moment) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -29,7 +29,7 @@ from dateutil import parser as dateparser
 from audit import __version__
 from audit.config import Settings, matches_any
 from audit.extract.client import GitHubClient
-from audit.progress import Reporter, Silent
+from audit.progress import Silent
 from audit.quarter import Quarter
 from audit.scans import inspect_artifact
 from audit.store import now_utc, to_json, upsert_all
@@ -68,7 +68,7 @@ class Extractor:
         quarter: Quarter,
         *,
         demo: bool = False,
-        progress: Progress | None = None,
+        progress: Reporter | None = None,
     ):
         self.db = db
         self.client = client
@@ -192,6 +192,33 @@ class Extractor:
                     self._capture_run_evidence(repository, run)
                     summary.runs_captured += 1
                     advance()
+        self._capture_unlinked_deploy_runs(repository, {run["run_id"] for run in in_quarter})
+
+    def _capture_unlinked_deploy_runs(self, repository: str, linked: set[int]) -> None:
+        """Fetch the jobs of deploying-workflow runs that no production deployment names.
+
+        This is the second source of the completeness reconciliation: a run of a workflow
+        that deploys to production, with no deployment linked to it, either never reached
+        its deploy job (fine) or deployed without GitHub recording a deployment (a gap the
+        report must show). Only its jobs can tell, so only those runs cost a request.
+        """
+        start, end = _iso_z(self.start), _iso_z(self.end)
+        rows = self.db.query(
+            """select r.run_id from workflow_runs r
+               where r.repository = :repo and r.created_at >= :start and r.created_at < :end
+                 and r.workflow_id in (select w.workflow_id from workflow_runs w join deployments d
+                                       on d.repository = w.repository and d.run_id = w.run_id
+                                       where w.repository = :repo)
+                 and not exists (select 1 from run_captures c where c.repository = r.repository
+                                 and c.run_id = r.run_id and c.what = 'jobs')
+               order by r.created_at""",
+            {"repo": repository, "start": start, "end": end},
+        )
+        for row in list(rows):
+            if row["run_id"] not in linked:
+                self._capture_jobs(
+                    repository, row["run_id"], f"{self.client.repo_url(repository)}/actions/runs/{row['run_id']}"
+                )
 
     def _capture_environments(self, repository: str, captured_at: str) -> list[str]:
         url = f"{self.client.repo_url(repository)}/environments"

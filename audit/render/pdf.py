@@ -7,7 +7,10 @@ WeasyPrint's own per-resource log lines are held back while it renders.
 
 Deterministic: the same findings give the same bytes. Dates (document info, XMP and the
 attachments' CreationDate/ModDate) are all `generated_at`; the PDF/A file identifier is an
-MD5 of the content (pydyf); fonts are subset from the same text.
+MD5 of the content (pydyf). Font subsets are the one place a clock leaks in: fontTools
+stamps each subset's `head.modified` with the current time unless `SOURCE_DATE_EPOCH` is
+set (https://reproducible-builds.org/specs/source-date-epoch/), so it is set to
+`generated_at` while WeasyPrint writes, and restored afterwards.
 
 WeasyPrint costs about 0.2 s and 6 MB per page, so the population table stops after
 `population_pdf_limit` rows and each long list after `table_pdf_limit` rows, each with a
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -59,6 +63,20 @@ class _HoldBack(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         self.records.append(record)
         return False
+
+
+@contextmanager
+def _source_date_epoch(moment: datetime):
+    """`SOURCE_DATE_EPOCH` = `moment` for the duration of the block, then as it was."""
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.replace(tzinfo=UTC).timestamp()))
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
 @contextmanager
@@ -106,7 +124,7 @@ def render_pdf(findings: dict, *, population_pdf_limit: int = 500, table_pdf_lim
             name="findings.json", description="Every verdict, setting and completeness record",
             created=stamp, modified=stamp, relationship="Data"),
     ]
-    with _quiet_weasyprint():
+    with _quiet_weasyprint(), _source_date_epoch(stamp):
         document = weasyprint.HTML(string=html_text, url_fetcher=fetcher, base_url=None)
         pdf = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=attachments)
     if fetcher.refused:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import random
-from importlib.metadata import version
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
 from pathlib import Path
 
 from audit.quarter import Quarter

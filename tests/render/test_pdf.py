@@ -104,3 +104,24 @@ def test_source_date_epoch_restored(hostile_findings, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1")
     render_pdf(hostile_findings, population_pdf_limit=1)
     assert os.environ["SOURCE_DATE_EPOCH"] == "1"
+
+
+def test_fetcher_refuses_everything_but_data_uris(fetch_recorder):
+    """The second line of defence: even markup that escaped escaping fetches nothing."""
+    import weasyprint
+
+    from audit.render.pdf import DataOnlyFetcher
+
+    port, hits = fetch_recorder
+    before = len(hits)
+    fetcher = DataOnlyFetcher()
+    raw = (f'<link rel="stylesheet" href="http://127.0.0.1:{port}/y">'
+           f'<style>@import url(http://127.0.0.1:{port}/z);</style>'
+           f'<link rel="attachment" href="file:///etc/hostname">'
+           f'<img src="http://127.0.0.1:{port}/x"><img src="data:image/svg+xml,%3Csvg/%3E">')
+    pdf = weasyprint.HTML(string=raw, url_fetcher=fetcher).write_pdf()
+    assert len(hits) == before
+    assert sorted(fetcher.refused) == sorted([
+        f"http://127.0.0.1:{port}/y", f"http://127.0.0.1:{port}/z",
+        "file:///etc/hostname", f"http://127.0.0.1:{port}/x"])
+    assert b"/EmbeddedFiles" not in pdf

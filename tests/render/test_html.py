@@ -112,3 +112,18 @@ def test_hostile_text_is_escaped():
 
 def test_same_findings_same_html():
     assert render_html(make_findings(20)) == render_html(make_findings(20))
+
+
+def test_empty_quarter_renders():
+    findings = make_findings(0, sample=False)
+    html = render_html(findings)
+    assert '<section id="population"' in html and "0 deployments" in html
+
+
+def test_period_shown_in_report_time_zone():
+    findings = make_findings(3)
+    findings["period"] = {"start": "2024-03-31T22:00:00+00:00", "end": "2024-06-30T22:00:00+00:00",
+                          "timezone": "Europe/Berlin"}
+    html = render_html(findings)
+    assert "from 2024-04-01 00:00:00 (inclusive) to 2024-07-01 00:00:00 (exclusive)" in html
+    assert "time zone Europe/Berlin" in html

@@ -14,7 +14,6 @@ from pathlib import Path
 from audit.render.html import iter_html, render_html
 from audit.render.pdf import render_pdf
 from audit.render.tables import (
-    findings_json_bytes,
     population_csv_bytes,
     population_rows,
     write_findings_json,
@@ -37,11 +36,10 @@ def write_report(findings: dict, output_dir: Path, *, population_pdf_limit: int 
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    findings_json = findings_json_bytes(findings)
-    population_csv = population_csv_bytes(findings)
-    paths = {"findings.json": output_dir / "findings.json",
+    paths = {"findings.json": write_findings_json(findings, output_dir / "findings.json"),
              "population.csv": output_dir / "population.csv"}
-    paths["findings.json"].write_bytes(findings_json)
+    findings_json = paths["findings.json"].read_bytes()
+    population_csv = population_csv_bytes(findings)
     paths["population.csv"].write_bytes(population_csv)
     html_path = output_dir / "report.html"
     with html_path.open("w", encoding="utf-8", newline="\n") as html_file:

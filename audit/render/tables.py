@@ -94,15 +94,22 @@ def write_population_csv(findings: dict, path: Path) -> Path:
     return path
 
 
-def findings_json_bytes(findings: dict) -> bytes:
-    """findings.json as UTF-8 bytes (also attached inside the PDF)."""
+def _ordered(findings: dict) -> dict:
     ordered = {key: findings[key] for key in FINDINGS_KEYS if key in findings}
     ordered.update((key, value) for key, value in findings.items() if key not in ordered)
-    return (json.dumps(ordered, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return ordered
+
+
+def findings_json_bytes(findings: dict) -> bytes:
+    """findings.json as UTF-8 bytes (also attached inside the PDF)."""
+    return (json.dumps(_ordered(findings), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def write_findings_json(findings: dict, path: Path) -> Path:
-    """Write findings.json to `path`."""
+    """Write findings.json to `path`, streamed: `json.dumps` with indent holds every chunk
+    of a large quarter in memory at once (several times the file's size)."""
     path = Path(path)
-    path.write_bytes(findings_json_bytes(findings))
+    with path.open("w", encoding="utf-8", newline="\n") as file:
+        json.dump(_ordered(findings), file, indent=2, ensure_ascii=False)
+        file.write("\n")
     return path

@@ -93,3 +93,9 @@ def test_findings_json_keys_in_contract_order_whatever_the_input_order():
     findings = make_findings(2)
     shuffled = dict(reversed(list(findings.items())))
     assert list(json.loads(findings_json_bytes(shuffled))) == list(findings)
+
+
+def test_written_findings_json_equals_the_attachment_bytes(tmp_path):
+    findings = make_findings(6)
+    path = write_findings_json(findings, tmp_path / "findings.json")
+    assert path.read_bytes() == findings_json_bytes(findings)

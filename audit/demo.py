@@ -44,8 +44,8 @@ tag                         count       what it breaks
 `approval-dismissed`        2 + 2       B's only approval was dismissed: `change.reviewed`
 `approved-earlier-commit`   3 + 3       approval on an earlier commit of the PR: still passes
 `deploy-rejected`           3 + 3       production approval rejected: statuses `waiting` ->
-                                        `failure`, deploy job `failure` with `started_at`
-                                        null; outcome `rejected`: `deploy.approved`
+                                        `failure`, deploy job `failure` that never ran
+                                        (started = completed); outcome `rejected`: `deploy.approved`
 `self-approval`             0 + 4       (ledger) the run's actor approved its own production
                                         deployment: `deploy.independent`, dual control
 `rerun`                     2 + 2       attempt 2 re-run by another developer
@@ -447,7 +447,8 @@ def _attempt(
     delay = rng.randint(180, 300) if tag == "slow-approval" else rng.randint(5, 60)
     decided = requested + timedelta(minutes=delay, seconds=rng.randrange(60))
     if tag == "deploy-rejected":
-        production = run.add_job("deploy-production", started_at=None, completed_at=decided,
+        # GitHub closes a rejected job at the decision, with started_at == completed_at.
+        production = run.add_job("deploy-production", started_at=decided, completed_at=decided,
                                  conclusion="failure", created_at=requested,
                                  environment="production")
         run.add_approval(approver, "rejected", comment="Not during the month-end close.")

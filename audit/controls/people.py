@@ -186,12 +186,13 @@ def role_note(login: str, deployment: DeploymentEvidence) -> str:
 def outcome(deployment: DeploymentEvidence) -> str | None:
     """The deployment's outcome: the production deploy job's conclusion, or `rejected`.
 
-    `rejected` when a production approval was rejected and the deploy job never started
-    (no job recorded, or no start time). None when the conclusion is unknown (the job is
-    still running, or was never captured).
+    `rejected` when a production approval was rejected and the deploy job never ran: no
+    job recorded, no start time, or — GitHub's way of closing a rejected job — no
+    production approval at all. None when the conclusion is unknown (the job is still
+    running, or was never captured).
     """
     job = deployment.deploy_job
-    never_started = job is None or job.started_at is None
+    never_started = job is None or job.started_at is None or not deploy_approvals(deployment)
     if rejections(deployment) and never_started:
         return "rejected"
     return job.conclusion if job is not None else None

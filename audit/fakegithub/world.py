@@ -686,7 +686,7 @@ def default_steps(job: Job) -> list[Step]:
     """Set up, checkout, the job's own step and completion, spread over the job's run time."""
     name, started_at, completed_at = job.name, job.started_at, job.completed_at
     conclusion, status = job.conclusion, job.status
-    if started_at is None:
+    if started_at is None or status in ("waiting", "queued", "pending"):
         return []
     end = completed_at or started_at
     middle = started_at + (end - started_at) / 2

@@ -45,7 +45,7 @@ def make_world(*, runs: int = 1, as_of: datetime | None = None, waiting: bool = 
         created = T0 + timedelta(days=1)
         run = repo.add_run(head_sha="f" * 40, actor="alice", created_at=created,
                            status="waiting", conclusion=None)
-        run.add_job("deploy", started_at=None, status="waiting", conclusion=None,
+        run.add_job("deploy", started_at=created, status="waiting", conclusion=None,
                     environment="production", created_at=created)
         run.pending_environments.append("production")
     return world

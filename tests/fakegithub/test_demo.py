@@ -160,7 +160,8 @@ def test_a_normal_deployment_links_up(world: World) -> None:
 def test_rejected_deployments_never_start(world: World) -> None:
     for run in tagged(world, "deploy-rejected"):
         deploy = next(j for j in run.jobs if j.name == "deploy-production")
-        assert deploy.started_at is None and deploy.conclusion == "failure"
+        # GitHub closes a rejected job at the decision: started == completed, no steps ran.
+        assert deploy.started_at == deploy.completed_at and deploy.conclusion == "failure"
         assert [a.state for a in run.approvals] == ["rejected"]
         assert [s.state for s in production(run).statuses] == ["waiting", "failure"]
 

@@ -1,9 +1,8 @@
 """Every endpoint's body validates against GitHub's own response schema.
 
 The schemas are OpenAPI 3.0 (`nullable: true`), mapped to JSON Schema nullability first.
-Two deliberate widenings, both GitHub behaviour the schemas omit:
-- deployment-status `state` also takes `waiting` (the API emits it; DESIGN.md §3);
-- job `started_at` may be null: a job whose environment approval was rejected never started.
+One deliberate widening, GitHub behaviour the schema omits: deployment-status `state`
+also takes `waiting` (the API emits it; DESIGN.md §3).
 """
 
 from __future__ import annotations
@@ -49,8 +48,6 @@ def _load(folder: str, name: str) -> dict:
     schema = _nullable(json.loads((FIXTURES / folder / name).read_text()))
     if (folder, name) == ("schemas", "deployment-status.json"):
         schema["properties"]["state"]["enum"].append("waiting")
-    if (folder, name) == ("schemas", "job.json"):
-        schema["properties"]["started_at"]["type"] = ["string", "null"]
     return schema
 
 

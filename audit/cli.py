@@ -221,7 +221,7 @@ def _scope(settings: Settings, repos: tuple[str, ...]):
     environment = Environment.from_os()
     repositories = repos or environment.repositories or settings.repositories
     if environment.token is None and not repositories and not settings.organization:
-        from audit.demo import DEMO_ORGANIZATION, DEMO_REPOSITORIES, start_demo_server
+        from audit.demo import DEMO_ORGANIZATION, start_demo_server
 
         _say(
             "DEMO MODE: no GITHUB_TOKEN and no repositories configured — using the built-in "
@@ -230,7 +230,9 @@ def _scope(settings: Settings, repos: tuple[str, ...]):
         )
         server = start_demo_server()
         try:
-            yield Scope(server.base_url, None, tuple(DEMO_REPOSITORIES), DEMO_ORGANIZATION, True)
+            # The demo names no repositories: they are discovered through the organisation,
+            # exercising the same path as `organization = "..."` in audit.toml.
+            yield Scope(server.base_url, None, (), DEMO_ORGANIZATION, True)
         finally:
             server.stop()
         return
@@ -239,8 +241,6 @@ def _scope(settings: Settings, repos: tuple[str, ...]):
             "GITHUB_TOKEN is set but no repository is configured: pass --repo OWNER/NAME, "
             "set AUDIT_REPOS, or set repositories/organization in audit.toml"
         )
-    if not repositories:
-        raise UsageError("organization scope is not supported yet: list repositories in audit.toml")
     yield Scope(environment.api_url, environment.token, tuple(repositories), settings.organization, False)
 
 
@@ -253,7 +253,7 @@ def _extract(scope: Scope, settings: Settings, quarter: Quarter, db_path: Path) 
     client = GitHubClient(scope.api_url, scope.token, throttle=None if loopback else 0.25)
     try:
         summary = Extractor(db, client, settings, quarter, demo=scope.demo, progress=_reporter()).run(
-            list(scope.repositories)
+            list(scope.repositories), organization=scope.organization
         )
     finally:
         client.close()

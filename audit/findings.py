@@ -16,6 +16,7 @@ from audit.errors import UsageError
 from audit.evaluate import load_deployments
 from audit.evidence import VERDICTS, approval_times
 from audit.quarter import Quarter
+from audit.sample import report_sample
 
 
 def build_findings(
@@ -25,9 +26,20 @@ def build_findings(
     *,
     organization: str | None = None,
     responses: dict | None = None,
-    sample: dict | None = None,
+    responses_file: dict | None = None,
+    sample_size: int | None = None,
+    sample_seed: str | None = None,
 ) -> dict:
-    """The findings dict of DESIGN §5 (plus what the report needs), from stored verdicts."""
+    """The findings dict of DESIGN §5 (plus what the report needs), from stored verdicts.
+
+    `responses`: (repository, run_id, environment) → {control id: response}, from
+    `audit.responses.apply_responses`; shown beside verdicts, never changing one.
+    `responses_file`: where they came from (path, sha256, counts). `sample_size` and
+    `sample_seed` together add the auditor sample of `audit.sample.report_sample`.
+    The schema of the result is `audit/schemas/findings.schema.json`.
+    """
+    if (sample_size is None) != (sample_seed is None):
+        raise UsageError("a sample needs both a size and a seed (--sample-size N --sample-seed S)")
     evaluation = next(db.query("select * from evaluations where quarter = ?", [str(quarter)]), None)
     if evaluation is None:
         raise UsageError(f"no evaluation stored for {quarter}: run `soc2-audit evaluate --quarter {quarter}`")
@@ -64,8 +76,11 @@ def build_findings(
             }
         )
     repositories = sorted(
-        {row["repository"] for row in db.query("select distinct repository from extraction_log")}
-        | set(settings.repositories)
+        {
+            name
+            for row in db.query("select repositories from extractions where quarter = ?", [str(quarter)])
+            for name in json.loads(row["repositories"] or "[]")
+        }
     )
     return {
         "quarter": str(quarter),
@@ -95,7 +110,8 @@ def build_findings(
         ],
         "criteria": criteria(),
         "deployments": deployments,
-        "sample": sample,
+        "sample": report_sample(deployments, size=sample_size, seed=sample_seed) if sample_size else None,
+        "responses_file": responses_file,
     }
 
 

@@ -66,6 +66,10 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("repository", "window_start", "window_end"),
     ),
+    "conditional_requests": (
+        {"key": str, "etag": str, "captured_at": str},
+        ("key",),
+    ),
     "repositories": (
         {
             "full_name": str,

@@ -22,14 +22,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from dateutil import parser as dateparser
 
 from audit import __version__
 from audit.config import Settings, matches_any
 from audit.extract.client import GitHubClient
-from audit.progress import Silent
+from audit.progress import Reporter, Silent
 from audit.quarter import Quarter
 from audit.scans import inspect_artifact
 from audit.store import now_utc, to_json, upsert_all
@@ -41,6 +41,8 @@ DEPLOYMENT_LAG = timedelta(days=7)
 """A run created just before quarter end may deploy after it: look this far past the end."""
 
 _RUN_LINK = re.compile(r"/actions/runs/(\d+)(?:/job/(\d+))?")
+STATUS_RETENTION = timedelta(days=90)
+"""GitHub keeps deployment statuses this long (DESIGN §3)."""
 FINAL_STATES = {"success", "failure", "error", "inactive"}
 
 
@@ -78,8 +80,12 @@ class Extractor:
         self.start, self.end = quarter.bounds(settings.timezone)
         self.progress = progress or Silent()
         self.extraction_id = 0
+        self._snapshotted: dict[str, list[str]] = {}
+        """Environment names per repository already snapshotted in this extraction."""
 
-    def run(self, repositories: list[str]) -> ExtractionSummary:
+    def run(self, repositories: list[str], *, organization: str | None = None) -> ExtractionSummary:
+        """Capture the quarter for `repositories`, or, when none are named, for every
+        repository of `organization` that has a production environment."""
         started_at = now_utc()
         self.extraction_id = self.db.execute("select coalesce(max(extraction_id), 0) + 1 from extractions").fetchone()[
             0
@@ -101,6 +107,12 @@ class Extractor:
                 }
             ],
         )
+        if not repositories and organization:
+            repositories = self.discover(organization)
+            summary.repositories = list(repositories)
+            upsert_all(
+                self.db, "extractions", [{"extraction_id": self.extraction_id, "repositories": to_json(repositories)}]
+            )
         for repository in repositories:
             self._capture_repository(repository, summary)
         summary.requests = self.client.counter.requests
@@ -152,6 +164,35 @@ class Extractor:
         result, rows, total_count = fetch()
         self._log(repository, query, params, started_at, before, total_count=total_count, rows=rows)
         return result
+
+    def discover(self, organization: str) -> list[str]:
+        """Every non-archived repository of the organisation with a production environment.
+
+        Costs one listing request per 100 repositories plus one environments request per
+        repository; each is logged like any other query.
+        """
+        self.progress.say(f"{organization}: discovering repositories with a production environment")
+        url = f"{self.client.api_url}/orgs/{organization}/repos"
+        candidates = self._logged(
+            organization,
+            "GET /orgs/{org}/repos",
+            {"type": "all"},
+            lambda: _with_count(
+                [
+                    repo["full_name"]
+                    for page in self.client.pages(url, {"type": "all"})
+                    for repo in page.data
+                    if not repo.get("archived")
+                ]
+            ),
+        )
+        found = []
+        for repository in sorted(candidates):
+            names = self._capture_environments(repository, now_utc())
+            if any(matches_any(name, self.settings.production_environments) for name in names):
+                found.append(repository)
+        self.progress.say(f"{organization}: {len(found)} of {len(candidates)} repositories deploy to production")
+        return found
 
     # -- per repository ------------------------------------------------------------------
 
@@ -221,6 +262,9 @@ class Extractor:
                 )
 
     def _capture_environments(self, repository: str, captured_at: str) -> list[str]:
+        """Snapshot the protection rules (current configuration only, so kept per capture)."""
+        if repository in self._snapshotted:
+            return self._snapshotted[repository]
         url = f"{self.client.repo_url(repository)}/environments"
         names, rows = [], []
 
@@ -235,6 +279,7 @@ class Extractor:
 
         self._logged(repository, "GET /repos/{owner}/{repo}/environments", {}, fetch)
         upsert_all(self.db, "environment_snapshots", rows)
+        self._snapshotted[repository] = names
         return names
 
     def _production_environment_names(self, environments: list[str]) -> list[str]:
@@ -250,10 +295,31 @@ class Extractor:
         url = f"{self.client.repo_url(repository)}/deployments"
         params = {"environment": environment}
         horizon = self.end + DEPLOYMENT_LAG
-        deployments: list[dict] = []
-
-        def fetch():
-            for page in self.client.pages(url, params):
+        etag_key = f"deployments:{repository}:{environment}:{self.quarter}"
+        started_at, before = now_utc(), self.client.counter.requests
+        first = self.client.get(url, {**params, "per_page": 100}, etag=self._etag(etag_key))
+        if first.not_modified:
+            # Page 1 unchanged: no deployment was created since the last full capture.
+            self._log(
+                repository,
+                "GET /repos/{owner}/{repo}/deployments",
+                params,
+                started_at,
+                before,
+                rows=0,
+                not_modified=True,
+            )
+            deployments = [
+                {"id": row["deployment_id"]}
+                for row in self.db.query(
+                    "select deployment_id from deployments where repository = ? and environment = ? "
+                    "and created_at >= ? and created_at < ?",
+                    [repository, environment, _iso_z(self.start), _iso_z(horizon)],
+                )
+            ]
+        else:
+            deployments = []
+            for page in self.client.pages(url, params, first=first):
                 older = False
                 for deployment in page.data:
                     created = _parse_time(deployment.get("created_at"))
@@ -265,9 +331,10 @@ class Extractor:
                     deployments.append(deployment)
                 if older or not page.data:
                     break  # listed newest first: the rest are older than the quarter
-            return None, len(deployments), None
-
-        self._logged(repository, "GET /repos/{owner}/{repo}/deployments", params, fetch)
+            self._log(
+                repository, "GET /repos/{owner}/{repo}/deployments", params, started_at, before, rows=len(deployments)
+            )
+            self._store_deployments(repository, deployments)
         summary.production_deployments += len(deployments)
         known = {
             row["deployment_id"]: row
@@ -276,6 +343,21 @@ class Extractor:
                 [repository],
             )
         }
+        run_ids = set()
+        for deployment in deployments:
+            previous = known.get(deployment["id"])
+            if previous and previous["statuses_final"]:
+                if previous["run_id"]:
+                    run_ids.add(previous["run_id"])
+                continue
+            run_id = self._capture_statuses(repository, deployment)
+            if run_id:
+                run_ids.add(run_id)
+        if not first.not_modified:
+            self._remember_etag(etag_key, first.etag)
+        return run_ids
+
+    def _store_deployments(self, repository: str, deployments: list[dict]) -> None:
         captured_at = now_utc()
         upsert_all(
             self.db,
@@ -296,17 +378,15 @@ class Extractor:
                 for d in deployments
             ],
         )
-        run_ids = set()
-        for deployment in deployments:
-            previous = known.get(deployment["id"])
-            if previous and previous["statuses_final"]:
-                if previous["run_id"]:
-                    run_ids.add(previous["run_id"])
-                continue
-            run_id = self._capture_statuses(repository, deployment)
-            if run_id:
-                run_ids.add(run_id)
-        return run_ids
+
+    def _etag(self, key: str) -> str | None:
+        row = self.db.execute("select etag from conditional_requests where key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def _remember_etag(self, key: str, etag: str | None) -> None:
+        """Saved only after everything behind the listing was captured, so a 304 is safe."""
+        if etag:
+            upsert_all(self.db, "conditional_requests", [{"key": key, "etag": etag, "captured_at": now_utc()}])
 
     def _capture_statuses(self, repository: str, deployment: dict) -> int | None:
         url = f"{self.client.repo_url(repository)}/deployments/{deployment['id']}/statuses"
@@ -364,11 +444,18 @@ class Extractor:
                     "statuses_final": int(any(s.get("state") in FINAL_STATES for s in statuses)),
                 }
             )
+        elif self._past_status_retention(deployment["id"]):
+            update["statuses_final"] = 1  # GitHub dropped them for good: asking again cannot help
         upsert_all(self.db, "deployments", [update])
         if run_id is None:
             row = self.db["deployments"].get(deployment["id"])
             run_id = row.get("run_id")
         return run_id
+
+    def _past_status_retention(self, deployment_id: int) -> bool:
+        row = self.db.execute("select created_at from deployments where deployment_id = ?", [deployment_id]).fetchone()
+        created = _parse_time(row[0]) if row else None
+        return created is not None and datetime.now(UTC) - created > STATUS_RETENTION
 
     def _link_by_commit(self, repository: str) -> set[int]:
         """Link deployments whose statuses are gone to their run through the deployed commit.

@@ -403,7 +403,10 @@ class FakeGitHub:
             if link:
                 headers["Link"] = link
         if status == 200 and response.content_type.startswith("application/json"):
-            etag = 'W/"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+            # Hash the content without our ephemeral port: GitHub's ETag for unchanged
+            # content is stable, and a restarted demo server must answer 304 the same way.
+            stable = body.replace(self.base_url.encode(), b"{base_url}")
+            etag = 'W/"' + hashlib.sha256(stable).hexdigest()[:40] + '"'
             headers["ETag"] = etag
             if if_none_match and _etag_matches(if_none_match, etag):
                 status = 304

@@ -35,14 +35,39 @@ def sample_key(seed: str, repository: str, run_id: int, environment: str) -> str
     return hashlib.sha256(f"{seed}:{repository}:{run_id}:{environment}".encode()).hexdigest()
 
 
+def choose(population: list, *, size: int, seed: str, key=lambda d: (d.repository, d.run_id, d.environment)) -> list:
+    """The `size` members of `population` with the smallest sample keys, smallest first.
+
+    `key` gives a member's (repository, run_id, environment).
+    """
+    return sorted(population, key=lambda d: (sample_key(seed, *key(d)), *key(d)))[:size]
+
+
+def report_sample(deployments: list[dict], *, size: int, seed: str) -> dict:
+    """The sample section of findings.json: which deployments of findings["deployments"] were drawn."""
+    chosen = choose(deployments, size=size, seed=seed, key=lambda d: (d["repository"], d["run_id"], d["environment"]))
+    return {
+        "seed": seed,
+        "size": len(chosen),
+        "requested_size": size,
+        "population": len(deployments),
+        "algorithm": ALGORITHM,
+        "items": [
+            {
+                "repository": d["repository"],
+                "run_id": d["run_id"],
+                "environment": d["environment"],
+                "sample_key": sample_key(seed, d["repository"], d["run_id"], d["environment"]),
+            }
+            for d in chosen
+        ],
+    }
+
+
 def draw_sample(db, quarter: Quarter, settings: Settings, *, size: int, seed: str) -> dict:
     """The sample as a dict: seed, size, algorithm, and per deployment its full evidence."""
     population = list(load_deployments(db, quarter, settings))
-    ranked = sorted(
-        population,
-        key=lambda d: (sample_key(seed, d.repository, d.run_id, d.environment), d.repository, d.run_id, d.environment),
-    )
-    chosen = ranked[:size]
+    chosen = choose(population, size=size, seed=seed)
     verdicts = _verdicts(db, quarter)
     return {
         "quarter": str(quarter),

@@ -69,6 +69,18 @@ output_option = click.option(
     help="Output directory [default: output/<QUARTER>].",
 )
 
+responses_option = click.option(
+    "--responses",
+    "responses_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Management responses TOML (env AUDIT_RESPONSES) [default: responses.toml if present].",
+)
+sample_size_option = click.option(
+    "--sample-size", type=click.IntRange(min=1), default=None, help="Add an auditor sample of N deployments."
+)
+sample_seed_option = click.option("--sample-seed", default=None, help="Seed of the auditor sample (--sample-size).")
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="soc2-audit")
@@ -117,14 +129,23 @@ def evaluate(quarter, db_path):
 @quarter_option
 @db_option
 @output_option
-def render(quarter, db_path, output_dir):
+@responses_option
+@sample_size_option
+@sample_seed_option
+def render(quarter, db_path, output_dir, responses_path, sample_size, sample_seed):
     """Write report.html, report.pdf (unsigned), population.csv and findings.json.
 
     Example:
 
-        soc2-audit render --quarter 2024Q2 --output /tmp/2024Q2
+        soc2-audit render --quarter 2024Q2 --output /tmp/2024Q2 --responses responses.toml
     """
-    _render(load_settings(), quarter, db_path, output_dir or Path("output") / str(quarter))
+    _render(
+        load_settings(),
+        quarter,
+        db_path,
+        output_dir or Path("output") / str(quarter),
+        extras=_RenderExtras(responses_path, sample_size, sample_seed),
+    )
 
 
 @cli.command()
@@ -132,22 +153,27 @@ def render(quarter, db_path, output_dir):
 @repo_option
 @db_option
 @output_option
-def report(quarter, repos, db_path, output_dir):
+@responses_option
+@sample_size_option
+@sample_seed_option
+def report(quarter, repos, db_path, output_dir, responses_path, sample_size, sample_seed):
     """Extract, evaluate, render and sign: the whole evidence package.
 
     Example:
 
-        soc2-audit report --quarter 2024Q2
+        soc2-audit report --quarter 2024Q2 --sample-size 25 --sample-seed 20240701
     """
     from audit.signing import load_identity, sign_package
 
     settings = load_settings()
+    extras = _RenderExtras(responses_path, sample_size, sample_seed)
+    extras.check()  # a malformed responses file fails before spending API requests
     output_dir = output_dir or Path("output") / str(quarter)
     with _scope(settings, repos) as scope:
         identity = load_identity(demo=scope.demo)  # fail before spending API requests
         _extract(scope, settings, quarter, db_path)
     _evaluate(settings, quarter, db_path)
-    _render(settings, quarter, db_path, output_dir, organization=scope.organization)
+    _render(settings, quarter, db_path, output_dir, organization=scope.organization, extras=extras)
     sign_package(output_dir, identity, tsa_url=os.environ.get("AUDIT_TSA_URL") or None)
     _say(f"signed by {identity.subject} (SHA-256 {identity.fingerprint_sha256[:16]}…)")
     _say(f"report: {output_dir / 'report.pdf'}")
@@ -210,6 +236,90 @@ def sample(quarter, size, seed, db_path, output_dir):
     drawn = draw_sample(db, quarter, load_settings(), size=size, seed=seed)
     json_path, csv_path = write_sample(drawn, output_dir or Path("output") / str(quarter))
     _say(f"sampled {drawn['size']} of {drawn['population']} deployments: {csv_path}, {json_path}")
+
+
+@cli.command(name="quarter")
+@click.option("--previous", is_flag=True, help="Print the quarter before the one containing the date.")
+@click.option("--date", "day", default=None, metavar="YYYY-MM-DD", help="The date [default: today].")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone in which 'today' is taken.")
+def quarter_command(previous, day, timezone):
+    """Print the quarter containing a date (default today), or with --previous the one before.
+
+    The scheduled quarterly workflow runs early in January, April, July and October and
+    reports on the quarter that just ended.
+
+    Example:
+
+        soc2-audit quarter --previous --date 2025-01-02    # prints 2024Q4
+    """
+    from datetime import date, datetime
+
+    from dateutil import tz
+
+    if day is None:
+        zone = tz.gettz(timezone)
+        if zone is None:
+            raise UsageError(f"unknown time zone {timezone!r}: use an IANA name such as Europe/Berlin")
+        today = datetime.now(zone).date()
+    else:
+        try:
+            today = date.fromisoformat(day)
+        except ValueError:
+            raise UsageError(f"invalid date {day!r}: expected YYYY-MM-DD, e.g. 2025-01-02") from None
+    found = Quarter.containing(today)
+    click.echo(str(found.previous() if previous else found))
+
+
+@cli.command()
+@click.option(
+    "--into",
+    "--db",
+    "target",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="AUDIT_DB",
+    default="output/evidence.db",
+    show_default=True,
+    help="The store to merge into (env AUDIT_DB); created if missing.",
+)
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+def merge(target, sources):
+    """Union evidence stores (e.g. one per matrix shard) into one, without duplicates.
+
+    Rows are matched by primary key; captured evidence is never replaced by an emptier
+    row, extractions are renumbered and traced in `merged_extractions`, and merging the
+    same store twice changes nothing. See audit/merge.py for the rule per table.
+
+    Example:
+
+        soc2-audit merge --into evidence.db shards/*/shard.db
+    """
+    from audit.merge import merge_stores
+
+    summary = merge_stores(target, list(sources))
+    inserted, replaced = sum(summary.inserted.values()), sum(summary.replaced.values())
+    _say(
+        f"merged {len(sources)} stores into {target}: {summary.extractions} extractions, "
+        f"{inserted} rows added, {replaced} rows replaced by fuller evidence"
+    )
+    if summary.invalidated_quarters:
+        _say(f"evaluations of {', '.join(summary.invalidated_quarters)} removed: run `soc2-audit evaluate` again")
+
+
+@cli.command()
+@click.argument("findings_path", metavar="FINDINGS_JSON", type=click.Path(path_type=Path))
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Exceptions per control.")
+def summary(findings_path, limit):
+    """Print findings.json as Markdown: verdict counts per control, then the exceptions.
+
+    Made for a GitHub Actions job summary (append it to $GITHUB_STEP_SUMMARY).
+
+    Example:
+
+        soc2-audit summary output/2024Q2/findings.json >> "$GITHUB_STEP_SUMMARY"
+    """
+    from audit.summary import load_findings, markdown_summary
+
+    click.echo(markdown_summary(load_findings(findings_path), limit=limit))
 
 
 # -- the stages -----------------------------------------------------------------------------
@@ -275,8 +385,50 @@ def _evaluate(settings: Settings, quarter: Quarter, db_path: Path) -> None:
     _say(f"evaluated {quarter}: {summary.population} deployments, {failing} control failures")
 
 
+@dataclass(frozen=True)
+class _RenderExtras:
+    """What `render` and `report` add to the findings beyond the verdicts."""
+
+    responses_path: Path | None = None
+    """--responses; None: AUDIT_RESPONSES, else ./responses.toml if present."""
+    sample_size: int | None = None
+    """--sample-size; None: no sample section."""
+    sample_seed: str | None = None
+    """--sample-seed; required with --sample-size."""
+
+    def check(self):
+        """The sample options, and the responses file's shape; returns the parsed file or None."""
+        from audit.responses import load_responses, responses_path
+
+        if (self.sample_size is None) != (self.sample_seed is None):
+            raise UsageError("--sample-size and --sample-seed go together: give both or neither")
+        path = responses_path(self.responses_path)
+        return load_responses(path) if path is not None else None
+
+    def findings_arguments(self, db, quarter: Quarter, settings: Settings) -> dict:
+        """build_findings keyword arguments: matched responses and the sample request."""
+        from audit.responses import apply_responses
+
+        loaded = self.check()
+        arguments = {"sample_size": self.sample_size, "sample_seed": self.sample_seed}
+        if loaded is not None:
+            applied = apply_responses(loaded, db, quarter, settings.timezone)
+            arguments.update(responses=applied.by_deployment, responses_file=applied.source)
+            skipped = len(applied.other_quarters)
+            _say(
+                f"management responses: {applied.applied} exceptions answered from {loaded.path}"
+                + (f", {skipped} entries for other quarters skipped" if skipped else "")
+            )
+        return arguments
+
+
 def _render(
-    settings: Settings, quarter: Quarter, db_path: Path, output_dir: Path, organization: str | None = None
+    settings: Settings,
+    quarter: Quarter,
+    db_path: Path,
+    output_dir: Path,
+    organization: str | None = None,
+    extras: _RenderExtras = _RenderExtras(),
 ) -> None:
     from audit.findings import build_findings
     from audit.render import write_report
@@ -289,7 +441,9 @@ def _render(
         from audit.demo import DEMO_ORGANIZATION
 
         organization = DEMO_ORGANIZATION
-    findings = build_findings(db, quarter, settings, organization=organization)
+    findings = build_findings(
+        db, quarter, settings, organization=organization, **extras.findings_arguments(db, quarter, settings)
+    )
     output_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("SHA256SUMS", "SHA256SUMS.p7s", "report.html.p7s", "signer.pem"):
         (output_dir / stale).unlink(missing_ok=True)

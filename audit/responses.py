@@ -117,6 +117,8 @@ class Applied:
     """Exceptions answered."""
     other_quarters: tuple[Response, ...] = ()
     """Entries for runs the store places in another quarter, skipped."""
+    source: dict = field(default_factory=dict)
+    """findings.json `responses_file`: file name, sha256, entries, answered, other_quarters."""
 
 
 def responses_path(option: Path | None) -> Path | None:
@@ -194,7 +196,7 @@ def _recorded_at(where: str, value) -> str:
             value = None
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            raise UsageError(f"{where}: recorded_at {value.isoformat()} has no UTC offset: add one (Z, +02:00) or give a date")
+            raise UsageError(f"{where}: recorded_at {value.isoformat()} needs a UTC offset (Z, +02:00), or give a date")
         return value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
@@ -253,8 +255,15 @@ def apply_responses(responses: ResponsesFile, db, quarter: Quarter, timezone: st
                     raise UsageError(f"{where}: {control_id} is already answered by response {earlier}")
                 by_deployment.setdefault(key, {})[control_id] = entry.as_finding()
     order = [control.id for control in CONTROLS]
-    by_deployment = {key: {cid: answers[cid] for cid in order if cid in answers} for key, answers in by_deployment.items()}
-    return Applied(by_deployment, len(answered_by), tuple(other_quarters))
+    by_deployment = {key: {cid: value[cid] for cid in order if cid in value} for key, value in by_deployment.items()}
+    source = {
+        "path": responses.path.name,
+        "sha256": responses.sha256,
+        "entries": len(responses.entries),
+        "answered": len(answered_by),
+        "other_quarters": len(other_quarters),
+    }
+    return Applied(by_deployment, len(answered_by), tuple(other_quarters), source)
 
 
 def _run_created_at(db, entry: Response) -> datetime | None:

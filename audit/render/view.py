@@ -51,9 +51,11 @@ def report_zone(findings: dict) -> ZoneInfo:
 
 
 def local_time(value: str | None, zone: ZoneInfo, *, seconds: bool = False) -> str:
-    """An ISO timestamp shown as "2024-04-03 14:22" in `zone`; "" for None."""
+    """An ISO timestamp shown as "2024-04-03 14:22" in `zone`; "" for None; a plain date as is."""
     if not value:
         return ""
+    if len(value) == len("2024-04-03"):  # a date (a management response's recorded_at) has no zone
+        return value
     moment = datetime.fromisoformat(value).astimezone(zone)
     return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 

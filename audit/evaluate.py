@@ -16,7 +16,7 @@ from datetime import datetime
 
 from dateutil import parser as dateparser
 
-from audit.config import Settings, matches_any
+from audit.config import Settings
 from audit.controls import evaluate_all
 from audit.evidence import (
     Approval,
@@ -29,6 +29,7 @@ from audit.evidence import (
     Review,
 )
 from audit.quarter import Quarter
+from audit.reperform import run_sql
 from audit.store import now_utc, to_json, upsert_all
 
 
@@ -48,6 +49,7 @@ def evaluate_quarter(
     evaluated_at = evaluated_at or latest_capture_time(db) or now_utc()
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows, population = [], 0
+    keys = [{"quarter": str(quarter), **key} for key in population_keys(db, quarter, settings)]
     for deployment in load_deployments(db, quarter, settings):
         population += 1
         for control_id, verdict in evaluate_all(deployment, settings).items():
@@ -66,6 +68,8 @@ def evaluate_quarter(
             )
     with db.conn:
         db.execute("delete from verdicts where quarter = ?", [str(quarter)])
+        db.execute("delete from population where quarter = ?", [str(quarter)])
+        upsert_all(db, "population", keys)
         upsert_all(db, "verdicts", rows)
         upsert_all(
             db,
@@ -89,22 +93,30 @@ def latest_capture_time(db) -> str | None:
     return row[0] if row else None
 
 
+def population_keys(db, quarter: Quarter, settings: Settings) -> list[dict]:
+    """(repository, run_id, environment, deployment_id) of every deployment in the quarter.
+
+    Computed by the shipped `audit/reperform/population.sql`, the same query an auditor
+    runs, so the population we judge and the one they recompute cannot differ.
+    """
+    start, end = quarter.bounds(settings.timezone)
+    return run_sql(
+        db,
+        "population",
+        start=_iso_z(start),
+        end=_iso_z(end),
+        environments=to_json(list(settings.production_environments)),
+    )
+
+
 def load_deployments(db, quarter: Quarter, settings: Settings) -> Iterator[DeploymentEvidence]:
     """Assemble each deployment of the quarter from the store, oldest first."""
-    start, end = quarter.bounds(settings.timezone)
-    keys = db.execute(
-        """
-        select d.repository, d.run_id, d.environment, max(d.deployment_id) as deployment_id
-        from deployments d join workflow_runs r on r.repository = d.repository and r.run_id = d.run_id
-        where r.created_at >= ? and r.created_at < ?
-        group by d.repository, d.run_id, d.environment
-        order by min(r.created_at), d.repository, d.run_id
-        """,
-        [_iso_z(start), _iso_z(end)],
-    ).fetchall()
-    for repository, run_id, environment, deployment_id in keys:
-        if _is_production(environment, settings):
-            yield _deployment(db, repository, run_id, environment, deployment_id)
+    deployments = [
+        _deployment(db, key["repository"], key["run_id"], key["environment"], key["deployment_id"])
+        for key in population_keys(db, quarter, settings)
+    ]
+    deployments.sort(key=lambda d: (d.created_at, d.repository, d.run_id, d.environment))
+    yield from deployments
 
 
 def _deployment(db, repository: str, run_id: int, environment: str, deployment_id: int) -> DeploymentEvidence:
@@ -251,10 +263,6 @@ def _artifacts(db, repository: str, run_id: int) -> Iterator[Artifact]:
             row["sha256"],
             findings,
         )
-
-
-def _is_production(environment: str, settings: Settings) -> bool:
-    return matches_any(environment, settings.production_environments)
 
 
 def _one(db, sql: str, params: list) -> dict | None:

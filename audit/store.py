@@ -9,10 +9,12 @@ Datasette: table and column names say what they hold, and `raw` columns keep Git
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -259,6 +261,10 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         {"quarter": str, "evaluated_at": str, "settings": str, "population": int, "demo": int},
         ("quarter",),
     ),
+    "population": (
+        {"quarter": str, "repository": str, "run_id": int, "environment": str, "deployment_id": int},
+        ("quarter", "repository", "run_id", "environment"),
+    ),
     "verdicts": (
         {
             "quarter": str,
@@ -345,3 +351,48 @@ def snapshot(db: sqlite_utils.Database, destination: Path) -> None:
         db.conn.backup(target)
     finally:
         target.close()
+
+
+_HELD_LOCKS: dict[Path, int] = {}
+"""Writer locks this process holds, with their nesting depth (report holds it around extract)."""
+
+
+@contextmanager
+def writer_lock(path: str | os.PathLike | None = None) -> Iterator[None]:
+    """Hold the store's writer lock: an exclusive `flock` on `<db>.lock` beside it.
+
+    Two extractions writing one store at once would interleave their extraction logs and
+    race on the same rows; the second one stops at once with a clear message instead. The
+    kernel releases the lock when the holder exits, however it exits (SIGKILL included), so
+    a crashed run never leaves a stale lock. The lock file itself stays; removing it would
+    let a third process lock a different inode.
+    """
+    db_path = Path(path) if path else default_db_path()
+    lock_path = db_path.with_name(db_path.name + ".lock").resolve()
+    if lock_path in _HELD_LOCKS:
+        _HELD_LOCKS[lock_path] += 1
+        try:
+            yield
+        finally:
+            _HELD_LOCKS[lock_path] -= 1
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise UsageError(
+                f"evidence store {db_path} is being written by another extraction (pid {holder}): try again later"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        _HELD_LOCKS[lock_path] = 1
+        try:
+            yield
+        finally:
+            del _HELD_LOCKS[lock_path]
+            fcntl.flock(handle, fcntl.LOCK_UN)

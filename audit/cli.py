@@ -80,6 +80,15 @@ sample_size_option = click.option(
     "--sample-size", type=click.IntRange(min=1), default=None, help="Add an auditor sample of N deployments."
 )
 sample_seed_option = click.option("--sample-seed", default=None, help="Seed of the auditor sample (--sample-size).")
+max_wait_option = click.option(
+    "--max-wait",
+    type=click.FloatRange(min=0),
+    default=900,
+    show_default=True,
+    metavar="SECONDS",
+    help="Longest total wait for one GitHub request (retry-after, rate-limit reset); "
+    "a longer wait stops the run (exit 1), keeping what was captured.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,7 +109,8 @@ def cli():
 @quarter_option
 @repo_option
 @db_option
-def extract(quarter, repos, db_path):
+@max_wait_option
+def extract(quarter, repos, db_path, max_wait):
     """Capture the quarter's evidence from GitHub into the store (incremental).
 
     Example:
@@ -109,7 +119,7 @@ def extract(quarter, repos, db_path):
     """
     settings = load_settings()
     with _scope(settings, repos) as scope:
-        _extract(scope, settings, quarter, db_path)
+        _extract(scope, settings, quarter, db_path, max_wait=max_wait)
 
 
 @cli.command()
@@ -156,7 +166,8 @@ def render(quarter, db_path, output_dir, responses_path, sample_size, sample_see
 @responses_option
 @sample_size_option
 @sample_seed_option
-def report(quarter, repos, db_path, output_dir, responses_path, sample_size, sample_seed):
+@max_wait_option
+def report(quarter, repos, db_path, output_dir, responses_path, sample_size, sample_seed, max_wait):
     """Extract, evaluate, render and sign: the whole evidence package.
 
     Example:
@@ -171,7 +182,7 @@ def report(quarter, repos, db_path, output_dir, responses_path, sample_size, sam
     output_dir = output_dir or Path("output") / str(quarter)
     with _scope(settings, repos) as scope:
         identity = load_identity(demo=scope.demo)  # fail before spending API requests
-        _extract(scope, settings, quarter, db_path)
+        _extract(scope, settings, quarter, db_path, max_wait=max_wait)
     _evaluate(settings, quarter, db_path)
     _render(settings, quarter, db_path, output_dir, organization=scope.organization, extras=extras)
     sign_package(output_dir, identity, tsa_url=os.environ.get("AUDIT_TSA_URL") or None)
@@ -354,13 +365,22 @@ def _scope(settings: Settings, repos: tuple[str, ...]):
     yield Scope(environment.api_url, environment.token, tuple(repositories), settings.organization, False)
 
 
-def _extract(scope: Scope, settings: Settings, quarter: Quarter, db_path: Path) -> None:
+def _extract(scope: Scope, settings: Settings, quarter: Quarter, db_path: Path, *, max_wait: float) -> None:
+    from audit.store import writer_lock
+
+    with writer_lock(db_path):  # one extraction per store at a time
+        _extract_locked(scope, settings, quarter, db_path, max_wait)
+
+
+def _extract_locked(scope: Scope, settings: Settings, quarter: Quarter, db_path: Path, max_wait: float) -> None:
     from audit.extract import Extractor, GitHubClient
     from audit.store import open_store
 
     db = open_store(db_path)
     loopback = scope.api_url.startswith(("http://127.0.0.1", "http://localhost"))
-    client = GitHubClient(scope.api_url, scope.token, throttle=None if loopback else 0.25)
+    client = GitHubClient(
+        scope.api_url, scope.token, throttle=None if loopback else 0.25, max_wait=max_wait, on_wait=_say
+    )
     try:
         summary = Extractor(db, client, settings, quarter, demo=scope.demo, progress=_reporter()).run(
             list(scope.repositories), organization=scope.organization

@@ -758,8 +758,11 @@ class Extractor:
                     }
                     for seq, f in enumerate(scan.findings)
                 ]
-        upsert_all(self.db, "artifacts", [row])
-        upsert_all(self.db, "scan_findings", findings)
+        # One transaction: an artifact stored as captured is never fetched again, so a crash
+        # between the two writes must not leave it without its findings.
+        with self.db.atomic():
+            upsert_all(self.db, "artifacts", [row])
+            upsert_all(self.db, "scan_findings", findings)
 
     def _capture_pull_request(self, repository: str, sha: str) -> None:
         known = self.db.execute(

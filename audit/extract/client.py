@@ -1,28 +1,60 @@
 """A thin, counting wrapper around PyGithub's requester.
 
-PyGithub gives us authentication, retries on rate limits and 5xx, and GitHub's URL rules;
-this wrapper adds what an evidence extractor needs on top: a count of every request (the
-rate budget is what limits an organisation-wide run), the last `x-ratelimit-remaining`,
-conditional requests (a 304 costs no rate budget), `Link`-header pagination over raw JSON,
-and artifact downloads, which PyGithub does not do.
+PyGithub gives us authentication and GitHub's URL rules; this wrapper adds what an
+evidence extractor needs on top: an explicit, bounded retry policy (`RetryPolicy`), a
+count of every request and retry (the rate budget is what limits an organisation-wide
+run), the last `x-ratelimit-remaining`, conditional requests (a 304 costs no rate budget),
+`Link`-header pagination over raw JSON, and artifact downloads, which PyGithub does not do.
+
+Retry policy, for every request including artifact downloads:
+
+- 5xx, 429, connection errors and read timeouts: retried up to `MAX_RETRIES` times with
+  exponential backoff (0 s, then `BACKOFF_FACTOR` * 2^n, at most `BACKOFF_MAX`);
+- a `retry-after` header (secondary rate limit, 403 or 429): wait exactly that long;
+- primary exhaustion (`x-ratelimit-remaining: 0`): wait until `x-ratelimit-reset` (+1 s);
+- a 403 that is not a rate limit (missing scopes), 401 and 404: never retried;
+- the waits before any one request succeeds add up to at most `max_wait` seconds; a
+  longer wait raises `WaitTooLong` instead of sleeping (PyGithub's default would sleep
+  until the reset, however far away). Each wait is reported as one line (`on_wait`).
 """
 
 from __future__ import annotations
 
+import logging
 import re
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit
 
 import github
-from github import Auth, Github, GithubException
+import requests
+from github import Auth, Github, GithubException, GithubRetry
+from urllib3.exceptions import InvalidHeader
 
-from audit.errors import UsageError
+from audit.errors import AuditError, UsageError
 
 MAX_ARTIFACT_BYTES = 100 * 1024 * 1024
 """Artifacts larger than this are not downloaded; they are recorded as unreadable."""
+
+DEFAULT_MAX_WAIT = 900.0
+"""Seconds one request may spend waiting (retry-after, rate-limit reset, backoff) in total."""
+MAX_RETRIES = 8
+"""Retries of one request before its last answer (or error) is final."""
+BACKOFF_FACTOR = 1.0
+"""Backoff between consecutive failures: 0 s, then 2, 4, 8 … seconds (urllib3's formula)."""
+BACKOFF_MAX = 60.0
+SECONDARY_RATE_WAIT = 60.0
+"""Wait after a secondary rate limit that names no `retry-after` (GitHub's advice: a minute)."""
+TIMEOUT = 30
+"""Seconds to wait for GitHub to answer one request before it counts as a failure."""
+
+_log = logging.getLogger(__name__)
+
+# PyGithub logs each retry at INFO through its own stderr handler, several lines per wait;
+# RetryPolicy reports every wait itself, in one line.
+logging.getLogger("github.GithubRetry").setLevel(logging.WARNING)
 
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 
@@ -44,6 +76,10 @@ class RequestCounter:
     requests: int = 0
     rate_remaining: int | None = None
     by_kind: dict[str, int] = field(default_factory=dict)
+    retries: int = 0
+    """Requests repeated after a fault, a timeout or a rate limit (not in `requests`)."""
+    waited: float = 0.0
+    """Seconds spent waiting before those retries."""
 
     def count(self, kind: str, headers: dict) -> None:
         self.requests += 1
@@ -53,19 +89,126 @@ class RequestCounter:
             self.rate_remaining = int(remaining)
 
 
+class WaitTooLong(AuditError):
+    """GitHub asked for a wait beyond `max_wait`: stop (exit 1), keeping what was captured."""
+
+    exit_code = 1
+
+
+class GitHubUnavailable(AuditError):
+    """GitHub kept failing (5xx, timeouts, refused connections) through every retry: exit 1."""
+
+    exit_code = 1
+
+
+class RetryPolicy(GithubRetry):
+    """PyGithub's retry (403 rate-limit detection) with bounded retries and bounded waits.
+
+    urllib3 makes a new instance per attempt through `new()`; `waited` travels along, so
+    the `max_wait` budget covers all the waits of one request.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_wait: float = DEFAULT_MAX_WAIT,
+        on_wait: Callable[[str, float], None] | None = None,
+        **kwargs,
+    ):
+        kwargs.setdefault("total", MAX_RETRIES)
+        kwargs.setdefault("backoff_factor", BACKOFF_FACTOR)
+        kwargs.setdefault("backoff_max", BACKOFF_MAX)
+        kwargs.setdefault("secondary_rate_wait", SECONDARY_RATE_WAIT)
+        # GithubRetry adds 403 (retried only when it is a rate limit); 429 is GitHub's other
+        # rate-limit status (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api).
+        kwargs.setdefault("status_forcelist", [429, *range(500, 600)])
+        # After the last retry, hand the last answer to PyGithub (a GithubException with
+        # GitHub's message) instead of urllib3's MaxRetryError.
+        kwargs.setdefault("raise_on_status", False)
+        super().__init__(**kwargs)
+        self.max_wait = max_wait
+        self.on_wait = on_wait
+        self.waited = 0.0
+
+    def new(self, **kw):
+        retry = super().new(**kw)
+        retry.max_wait, retry.on_wait, retry.waited = self.max_wait, self.on_wait, self.waited
+        return retry
+
+    def sleep(self, response=None) -> None:
+        wait, reason = self._planned_wait(response)
+        last = self.history[-1] if self.history else None
+        request = f"{last.method} {_path(last.url)}" if last else "a request"
+        if self.waited + wait > self.max_wait:
+            raise WaitTooLong(
+                f"GitHub asked to wait {wait:.0f} s ({reason}) before retrying {request}, more than "
+                f"the {self.max_wait:.0f} s allowed (--max-wait); the evidence captured so far is kept: "
+                "run the extraction again later or allow a longer wait"
+            )
+        self.waited += wait
+        if self.on_wait is not None:
+            self.on_wait(f"GitHub: {reason} on {request}; retrying in {wait:.1f} s", wait)
+        if wait > 0:
+            time.sleep(wait)
+
+    def _planned_wait(self, response) -> tuple[float, str]:
+        if response is None:
+            last = self.history[-1] if self.history else None
+            error = type(last.error).__name__ if last is not None and last.error is not None else "error"
+            return self.get_backoff_time(), error
+        headers = response.headers
+        try:
+            retry_after = self.get_retry_after(response)
+        except InvalidHeader:
+            retry_after = None
+        if retry_after is not None:
+            return retry_after, f"HTTP {response.status} with retry-after {headers.get('retry-after')}"
+        reset = headers.get("x-ratelimit-reset")
+        if headers.get("x-ratelimit-remaining") == "0" and reset and reset.isdigit():
+            at = datetime.fromtimestamp(int(reset), UTC).strftime("%H:%M:%SZ")
+            # +1 s: GitHub does not say when within that second the budget is restored.
+            return max(int(reset) - time.time(), 0.0) + 1.0, f"HTTP {response.status}, rate limit spent until {at}"
+        return self.get_backoff_time(), f"HTTP {response.status}"
+
+
 class GitHubClient:
     """GitHub REST access for extraction; the token stays inside PyGithub."""
 
-    def __init__(self, api_url: str, token: str | None, *, throttle: float | None = None):
+    def __init__(
+        self,
+        api_url: str,
+        token: str | None,
+        *,
+        throttle: float | None = None,
+        max_wait: float = DEFAULT_MAX_WAIT,
+        on_wait: Callable[[str], None] | None = None,
+        timeout: int = TIMEOUT,
+        backoff_factor: float = BACKOFF_FACTOR,
+    ):
         self.api_url = api_url.rstrip("/")
+        self.counter = RequestCounter()
+        self._on_wait = on_wait or _log.warning
+        self.retry = RetryPolicy(max_wait=max_wait, on_wait=self._waited, backoff_factor=backoff_factor)
+        self.timeout = timeout
         self.github = Github(
             auth=Auth.Token(token) if token else None,
             base_url=self.api_url,
             per_page=100,
             seconds_between_requests=throttle,
-            timeout=30,
+            timeout=timeout,
+            retry=self.retry,
         )
-        self.counter = RequestCounter()
+        # Artifact blobs: no Authorization (storage rejects it) and no ~/.netrc lookup.
+        self._blobs = requests.Session()
+        self._blobs.auth = lambda request: request
+        adapter = requests.adapters.HTTPAdapter(max_retries=self.retry)
+        self._blobs.mount("http://", adapter)
+        self._blobs.mount("https://", adapter)
+
+    def _waited(self, message: str, seconds: float) -> None:
+        self.counter.retries += 1
+        self.counter.waited += seconds
+        self._on_wait(message)
 
     @property
     def _requester(self):
@@ -73,6 +216,7 @@ class GitHubClient:
 
     def close(self) -> None:
         self.github.close()
+        self._blobs.close()
 
     def repo_url(self, repository: str) -> str:
         return f"{self.api_url}/repos/{repository}"
@@ -86,7 +230,14 @@ class GitHubClient:
             response_headers, data = self._requester.requestJsonAndCheck("GET", url, parameters=params, headers=headers)
         except GithubException as error:
             self.counter.count(_kind(url), error.headers or {})
+            if error.status == 401 or (error.status == 403 and not _is_rate_limit(error)):
+                raise UsageError(
+                    f"GitHub refused GET {_path(url)} (HTTP {error.status}: {_message(error)}): "
+                    "check the token and its scopes"
+                ) from None
             raise
+        except requests.RequestException as error:
+            raise _unavailable(url, error) from None
         self.counter.count(_kind(url), response_headers)
         not_modified = data is None and bool(etag)
         link = response_headers.get("link") or ""
@@ -113,6 +264,8 @@ class GitHubClient:
         except GithubException as error:
             self.counter.count("repository", error.headers or {})
             raise _usage_error(error, repository) from None
+        except requests.RequestException as error:
+            raise _unavailable(self.repo_url(repository), error) from None
         self.counter.count("repository", {})
         return repo.raw_data
 
@@ -128,17 +281,22 @@ class GitHubClient:
             status, headers, _ = self._requester.requestJson("GET", url)
         except github.GithubException as error:  # pragma: no cover - network layer failure
             return "unreadable", None, f"download failed: {error.status}"
+        except requests.RequestException as error:
+            return "unreadable", None, f"download failed: {type(error).__name__}"
         self.counter.count("artifact-download", headers)
         if status == 410:
             return "expired", None, "GitHub answered 410 Gone: the artifact expired before capture"
         location = headers.get("location")
         if status != 302 or not location:
             return "unreadable", None, f"GitHub answered {status} to the artifact download"
-        request = urllib.request.Request(location, headers={"User-Agent": "soc2-audit"})
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - URL from GitHub's 302
-                content = response.read(MAX_ARTIFACT_BYTES + 1)
-        except (urllib.error.URLError, OSError) as error:
+            with self._blobs.get(
+                location, headers={"User-Agent": "soc2-audit"}, stream=True, timeout=self.timeout, allow_redirects=False
+            ) as response:
+                if response.status_code != 200:
+                    return "unreadable", None, f"artifact storage answered {response.status_code}"
+                content = _read_capped(response, MAX_ARTIFACT_BYTES + 1)
+        except requests.RequestException as error:
             return "unreadable", None, f"download from storage failed: {type(error).__name__}"
         if len(content) > MAX_ARTIFACT_BYTES:
             return "unreadable", None, f"artifact larger than {MAX_ARTIFACT_BYTES} bytes"
@@ -157,6 +315,40 @@ def _kind(url: str) -> str:
         if segment and not segment.isdigit():
             return segment
     return "other"
+
+
+def _read_capped(response: requests.Response, limit: int) -> bytes:
+    """At most `limit` bytes of the body, whatever Content-Length claims."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
+
+
+def _path(url: str | None) -> str:
+    """The URL's path, for messages: never a query string or credentials."""
+    return urlsplit(url or "").path or "/"
+
+
+def _message(error: GithubException) -> str:
+    data = error.data if isinstance(error.data, dict) else {}
+    return str(data.get("message") or "no message")
+
+
+def _is_rate_limit(error: GithubException) -> bool:
+    return (
+        isinstance(error, github.RateLimitExceededException)
+        or (error.headers or {}).get("x-ratelimit-remaining") == "0"
+    )
+
+
+def _unavailable(url: str, error: requests.RequestException) -> GitHubUnavailable:
+    return GitHubUnavailable(
+        f"GitHub did not answer GET {_path(url)} after {MAX_RETRIES} retries ({type(error).__name__})"
+    )
 
 
 def _usage_error(error: GithubException, repository: str) -> UsageError:

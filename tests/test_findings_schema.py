@@ -1,0 +1,207 @@
+"""findings.json against its JSON Schema (audit/schemas/findings.schema.json): the real demo
+output conforms, and the schema rejects each way the contract can be broken."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from datetime import datetime
+from importlib import resources
+
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+
+from audit.controls import CONTROLS
+from audit.evidence import VERDICTS
+from audit.render.synthetic import synthetic_findings
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _schema() -> dict:
+    return json.loads((resources.files("audit") / "schemas" / "findings.schema.json").read_text(encoding="utf-8"))
+
+
+def _validator() -> Draft202012Validator:
+    # jsonschema checks "date-time" only with an optional package installed; check it here.
+    checker = FormatChecker()
+    checker.checks("date-time", raises=ValueError)(
+        lambda value: not isinstance(value, str)
+        or bool(_RFC3339.match(value) and datetime.fromisoformat(value.replace("Z", "+00:00")))
+    )
+    return Draft202012Validator(_schema(), format_checker=checker)
+
+
+def _errors(findings: dict) -> list[str]:
+    return [f"{error.json_path}: {error.message}" for error in _validator().iter_errors(findings)]
+
+
+@pytest.fixture(scope="module")
+def demo_findings(demo_report) -> dict:
+    return json.loads((demo_report["dir"] / "findings.json").read_text(encoding="utf-8"))
+
+
+def test_schema_is_valid_draft_2020_12():
+    schema = _schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+
+
+def test_schema_names_every_control_and_verdict():
+    defs = _schema()["$defs"]
+    assert defs["controlId"]["enum"] == [control.id for control in CONTROLS]
+    assert defs["verdict"]["enum"] == list(VERDICTS)
+
+
+def test_demo_findings_conform(demo_findings):
+    assert _errors(demo_findings) == []
+    assert demo_findings["deployments"], "the demo has a population"
+
+
+def test_synthetic_findings_conform():
+    """The renderer's tests and bench run on synthetic findings: they must look like real ones."""
+    assert _errors(json.loads(json.dumps(synthetic_findings(60, seed=3)))) == []
+
+
+def _first_deployment(findings: dict) -> dict:
+    return findings["deployments"][0]
+
+
+def _drop_control(findings):
+    del _first_deployment(findings)["controls"]["scan.clean"]
+
+
+def _bad_verdict(findings):
+    _first_deployment(findings)["controls"]["deploy.approved"]["verdict"] = "passed"
+
+
+def _unknown_control_verdict(findings):
+    _first_deployment(findings)["controls"]["deploy.reviewed"] = {"verdict": "pass", "detail": "x"}
+
+
+def _no_detail(findings):
+    del _first_deployment(findings)["controls"]["tests.passed"]["detail"]
+
+
+def _control_missing_from_matrix(findings):
+    findings["controls"] = [c for c in findings["controls"] if c["id"] != "deploy.timely"]
+
+
+def _control_twice_in_matrix(findings):
+    findings["controls"][-1] = copy.deepcopy(findings["controls"][0])
+
+
+def _counts_missing_verdict(findings):
+    del findings["controls"][0]["counts"]["not_available"]
+
+
+def _bad_quarter(findings):
+    findings["quarter"] = "2024-Q2"
+
+
+def _period_without_end(findings):
+    del findings["period"]["end"]
+
+
+def _naive_created_at(findings):
+    _first_deployment(findings)["created_at"] = "2024-04-01 11:52:57"
+
+
+def _generated_at_not_a_time(findings):
+    findings["generated_at"] = "yesterday"
+
+
+def _demo_not_boolean(findings):
+    findings["demo"] = "yes"
+
+
+def _run_id_as_text(findings):
+    _first_deployment(findings)["run_id"] = str(_first_deployment(findings)["run_id"])
+
+
+def _deployment_without_head_sha(findings):
+    del _first_deployment(findings)["head_sha"]
+
+
+def _unknown_outcome(findings):
+    _first_deployment(findings)["outcome"] = "deployed"
+
+
+def _unknown_top_level_key(findings):
+    findings["verdicts"] = {}
+
+
+def _unknown_deployment_key(findings):
+    _first_deployment(findings)["approved"] = True
+
+
+def _malformed_repository(findings):
+    findings["repositories"].append("not a repository")
+
+
+def _response_to_unknown_control(findings):
+    _first_deployment(findings)["responses"] = {
+        "deploy.reviewed": {"response": "ok", "author": "dana", "recorded_at": "2024-07-03"}
+    }
+
+
+def _response_without_author(findings):
+    _first_deployment(findings)["responses"] = {"scan.clean": {"response": "ok", "recorded_at": "2024-07-03"}}
+
+
+def _response_with_unknown_category(findings):
+    _first_deployment(findings)["responses"] = {
+        "scan.clean": {"response": "ok", "author": "dana", "recorded_at": "2024-07-03", "category": "because"}
+    }
+
+
+def _sample_item_without_run(findings):
+    findings["sample"] = {"seed": "1", "size": 1, "algorithm": "sha256", "items": [{"repository": "a/b"}]}
+
+
+BROKEN = [
+    _drop_control,
+    _bad_verdict,
+    _unknown_control_verdict,
+    _no_detail,
+    _control_missing_from_matrix,
+    _control_twice_in_matrix,
+    _counts_missing_verdict,
+    _bad_quarter,
+    _period_without_end,
+    _naive_created_at,
+    _generated_at_not_a_time,
+    _demo_not_boolean,
+    _run_id_as_text,
+    _deployment_without_head_sha,
+    _unknown_outcome,
+    _unknown_top_level_key,
+    _unknown_deployment_key,
+    _malformed_repository,
+    _response_to_unknown_control,
+    _response_without_author,
+    _response_with_unknown_category,
+    _sample_item_without_run,
+]
+
+
+@pytest.mark.parametrize("breakage", BROKEN, ids=[b.__name__.strip("_") for b in BROKEN])
+def test_schema_rejects(demo_findings, breakage):
+    broken = copy.deepcopy(demo_findings)
+    breakage(broken)
+    assert _errors(broken), f"{breakage.__name__} should not validate"
+
+
+@pytest.mark.parametrize(
+    "contract_key",
+    ["quarter", "period", "generated_at", "demo", "repositories", "completeness", "controls", "deployments"],
+)
+def test_every_contract_key_is_required(demo_findings, contract_key):
+    broken = {key: value for key, value in demo_findings.items() if key != contract_key}
+    assert any("required property" in message for message in _errors(broken))
+
+
+def test_schema_ships_in_the_package():
+    """pyproject's package-data `**/*.json` carries audit/schemas/ into the wheel."""
+    assert (resources.files("audit") / "schemas" / "findings.schema.json").is_file()

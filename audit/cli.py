@@ -379,7 +379,7 @@ def _extract_locked(scope: Scope, settings: Settings, quarter: Quarter, db_path:
     db = open_store(db_path)
     loopback = scope.api_url.startswith(("http://127.0.0.1", "http://localhost"))
     client = GitHubClient(
-        scope.api_url, scope.token, throttle=None if loopback else 0.25, max_wait=max_wait, on_wait=_say
+        scope.api_url, scope.token, throttle=None if loopback else 0.25, max_wait=max_wait, on_wait=_say_wait
     )
     try:
         summary = Extractor(db, client, settings, quarter, demo=scope.demo, progress=_reporter()).run(
@@ -480,6 +480,11 @@ def _is_demo(db, quarter: Quarter) -> bool:
 def _say(message: str, style: str | None = None) -> None:
     """Progress for people: coloured on a terminal, plain lines in CI logs."""
     _reporter().say(message, style=style)
+
+
+def _say_wait(message: str) -> None:
+    """A retry wait: one line, never wrapped at the console width, so CI logs can be grepped."""
+    _reporter().console.print(message, markup=False, soft_wrap=True)
 
 
 @functools.cache

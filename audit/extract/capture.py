@@ -28,6 +28,7 @@ from dateutil import parser as dateparser
 
 from audit import __version__
 from audit.config import Settings, matches_any
+from audit.extract import graphql
 from audit.extract.client import GitHubClient
 from audit.progress import Reporter, Silent
 from audit.quarter import Quarter
@@ -71,8 +72,13 @@ class Extractor:
         *,
         demo: bool = False,
         progress: Reporter | None = None,
+        batched: bool = True,
     ):
         self.db = db
+        self.batched = batched
+        """Batched capture (repository artifact listing, GraphQL); False: per-run REST requests."""
+        self._graphql_available = batched
+        """Cleared when `/graphql` answers 401/403/404: per-run REST from then on."""
         self.client = client
         self.settings = settings
         self.quarter = quarter
@@ -229,10 +235,13 @@ class Extractor:
         self.progress.say(f"{repository}: {len(in_quarter)} production runs, {len(to_capture)} to capture")
         if to_capture:
             with self.progress.bar(f"{repository}: run evidence", len(to_capture)) as advance:
-                for run in to_capture:
-                    self._capture_run_evidence(repository, run)
-                    summary.runs_captured += 1
-                    advance()
+                if self.batched:
+                    self._capture_runs_batched(repository, to_capture, advance)
+                else:
+                    for run in to_capture:
+                        self._capture_run_evidence(repository, run)
+                        advance()
+            summary.runs_captured += len(to_capture)
         self._capture_unlinked_deploy_runs(repository, {run["run_id"] for run in in_quarter})
 
     def _capture_unlinked_deploy_runs(self, repository: str, linked: set[int]) -> None:
@@ -255,11 +264,14 @@ class Extractor:
                order by r.created_at""",
             {"repo": repository, "start": start, "end": end},
         )
-        for row in list(rows):
-            if row["run_id"] not in linked:
-                self._capture_jobs(
-                    repository, row["run_id"], f"{self.client.repo_url(repository)}/actions/runs/{row['run_id']}"
-                )
+        unlinked = [row["run_id"] for row in list(rows) if row["run_id"] not in linked]
+        if self.batched and unlinked:
+            runs = self._runs_in_quarter(repository, set(unlinked))
+            for start in range(0, len(runs), graphql.BATCH):
+                self._capture_batch_jobs_and_approvals(repository, runs[start : start + graphql.BATCH], approvals=False)
+            return
+        for run_id in unlinked:
+            self._capture_jobs(repository, run_id, f"{self.client.repo_url(repository)}/actions/runs/{run_id}")
 
     def _capture_environments(self, repository: str, captured_at: str) -> list[str]:
         """Snapshot the protection rules (current configuration only, so kept per capture)."""
@@ -617,6 +629,141 @@ class Extractor:
                 [{"repository": repository, "run_id": run_id, "evidence_captured_at": now_utc()}],
             )
 
+    # -- evidence of many runs at once ---------------------------------------------------
+
+    def _capture_runs_batched(self, repository: str, runs: list[dict], advance) -> None:
+        """The evidence of `runs` in batches, storing the same rows as `_capture_run_evidence`.
+
+        One repository-wide artifact listing serves every run; per batch of 100 runs one
+        GraphQL query fetches jobs and approvals and one the pull requests and reviews of
+        the deployed commits. Per run, only artifact downloads (and the REST fallbacks in
+        `audit.extract.graphql`) cost requests.
+        """
+        artifacts = self._list_repository_artifacts(repository, runs)
+        for start in range(0, len(runs), graphql.BATCH):
+            batch = runs[start : start + graphql.BATCH]
+            self._capture_batch_jobs_and_approvals(repository, batch)
+            self._capture_batch_pulls(repository, batch)
+            for run in batch:
+                self._store_artifacts(repository, run["run_id"], artifacts.get(run["run_id"], []))
+                if run["status"] == "completed":
+                    upsert_all(
+                        self.db,
+                        "workflow_runs",
+                        [{"repository": repository, "run_id": run["run_id"], "evidence_captured_at": now_utc()}],
+                    )
+                advance()
+
+    def _list_repository_artifacts(self, repository: str, runs: list[dict]) -> dict[int, list[dict]]:
+        """`GET /actions/artifacts` (newest first) down to the oldest run's creation: an
+        artifact is made during its run, so older pages cannot hold one of `runs`."""
+        wanted = {run["run_id"] for run in runs}
+        oldest = min(_parse_time(run["created_at"]) for run in runs)
+        found: dict[int, list[dict]] = {}
+
+        def fetch():
+            count, listed = None, 0
+            for page in self.client.pages(f"{self.client.repo_url(repository)}/actions/artifacts"):
+                count = page.data.get("total_count", count)
+                items = page.data.get("artifacts", [])
+                listed += len(items)
+                older = False
+                for artifact in items:
+                    run_id = (artifact.get("workflow_run") or {}).get("id")
+                    if run_id in wanted:
+                        found.setdefault(run_id, []).append(artifact)
+                    created = _parse_time(artifact.get("created_at"))
+                    older = older or (created is not None and created < oldest)
+                if older or not items:
+                    break
+            return None, listed, count
+
+        self._logged(
+            repository, "GET /repos/{owner}/{repo}/actions/artifacts", {"created_since": _iso_z(oldest)}, fetch
+        )
+        return found
+
+    def _graphql_call(self, repository: str, name: str, params: dict, call):
+        """Run one GraphQL query (`call()`), logged like a REST query; None when GraphQL is
+        unavailable, which switches this extraction to per-run REST requests."""
+        if not self._graphql_available:
+            return None
+        started_at, before = now_utc(), self.client.counter.requests
+        try:
+            result = call()
+        except graphql.GraphQLUnavailable as why:
+            self._graphql_available = False
+            self._log(repository, name, params, started_at, before, rows=0)
+            self.progress.say(f"{repository}: {why}; asking REST per run instead")
+            return None
+        self._log(repository, name, params, started_at, before, rows=len(result))
+        return result
+
+    def _capture_batch_jobs_and_approvals(self, repository: str, runs: list[dict], *, approvals: bool = True) -> None:
+        ready = [(run, json.loads(run["raw"] or "{}").get("node_id")) for run in runs]
+        ready = [(run, node) for run, node in ready if node]
+        answers: dict[int, graphql.RunEvidence | None] = {}
+        if ready:
+            evidence = self._graphql_call(
+                repository,
+                "POST /graphql nodes(ids:) WorkflowRun",
+                {"run_ids": [run["run_id"] for run, _ in ready]},
+                lambda: graphql.run_evidence(
+                    self.client, [node for _, node in ready], [run["run_attempt"] for run, _ in ready]
+                ),
+            )
+            answers = dict(zip([run["run_id"] for run, _ in ready], evidence or [], strict=False))
+        for run in runs:
+            run_id = run["run_id"]
+            run_url = f"{self.client.repo_url(repository)}/actions/runs/{run_id}"
+            found = answers.get(run_id)
+            if found is not None and found.jobs is not None:
+                self._store_jobs(repository, run_id, found.jobs)
+            else:
+                self._capture_jobs(repository, run_id, run_url)
+            if not approvals:
+                continue
+            if found is not None and found.approvals is not None:
+                self._store_approvals(repository, run_id, found.approvals)
+            else:
+                self._capture_approvals(repository, run_id, run_url)
+
+    def _capture_batch_pulls(self, repository: str, runs: list[dict]) -> None:
+        """Pull requests and reviews of the runs' commits; one lookup per distinct commit, ever."""
+        shas = sorted({run["head_sha"] for run in runs if run["head_sha"]})
+        if not shas:
+            return
+        known = {
+            row["sha"]: json.loads(row["pr_numbers"])
+            for row in self.db.query(
+                "select sha, pr_numbers from commit_pulls where repository = ? and sha in ({})".format(
+                    ",".join("?" * len(shas))
+                ),
+                [repository, *shas],
+            )
+        }
+        missing = [sha for sha in shas if sha not in known]
+        answers = (
+            self._graphql_call(
+                repository,
+                "POST /graphql repository.object(oid:) Commit",
+                {"shas": missing},
+                lambda: graphql.commit_pulls(self.client, repository, missing),
+            )
+            if missing
+            else None
+        ) or {}
+        for sha in shas:
+            if sha in known:
+                self._capture_missing_reviews(repository, known[sha])
+                continue
+            found = answers.get(sha)
+            if found is None or found.pulls is None:
+                self._capture_pull_request(repository, sha)
+            else:
+                numbers = self._store_commit_pulls(repository, sha, found.pulls)
+                self._capture_missing_reviews(repository, numbers, found.reviews)
+
     def _capture_jobs(self, repository: str, run_id: int, run_url: str) -> None:
         jobs: list[dict] = []
 
@@ -630,6 +777,9 @@ class Extractor:
         self._logged(
             repository, "GET /repos/{owner}/{repo}/actions/runs/{id}/jobs", {"run_id": run_id, "filter": "all"}, fetch
         )
+        self._store_jobs(repository, run_id, jobs)
+
+    def _store_jobs(self, repository: str, run_id: int, jobs: list[dict]) -> None:
         captured_at = now_utc()
         upsert_all(
             self.db,
@@ -661,6 +811,9 @@ class Extractor:
             {"run_id": run_id},
             lambda: _with_count(self.client.get(f"{run_url}/approvals").data or []),
         )
+        self._store_approvals(repository, run_id, approvals)
+
+    def _store_approvals(self, repository: str, run_id: int, approvals: list[dict]) -> None:
         captured_at = now_utc()
         upsert_all(
             self.db,
@@ -692,6 +845,10 @@ class Extractor:
             return None, len(artifacts), count
 
         self._logged(repository, "GET /repos/{owner}/{repo}/actions/runs/{id}/artifacts", {"run_id": run_id}, fetch)
+        self._store_artifacts(repository, run_id, artifacts)
+
+    def _store_artifacts(self, repository: str, run_id: int, artifacts: list[dict]) -> None:
+        """Mark the run's artifact list captured and download what was not captured before."""
         self._mark(repository, run_id, "artifacts", now_utc())
         for artifact in artifacts:
             existing = self.db.execute(
@@ -775,20 +932,32 @@ class Extractor:
                 {"sha": sha},
                 lambda: _with_count(self._list(f"{self.client.repo_url(repository)}/commits/{sha}/pulls")),
             )
-            captured_at = now_utc()
-            upsert_all(self.db, "pull_requests", [_pull_row(repository, pr, captured_at) for pr in pulls])
-            numbers = [pr["number"] for pr in pulls]
-            upsert_all(
-                self.db,
-                "commit_pulls",
-                [{"repository": repository, "sha": sha, "pr_numbers": to_json(numbers), "captured_at": captured_at}],
-            )
+            numbers = self._store_commit_pulls(repository, sha, pulls)
         else:
             numbers = json.loads(known[0])
+        self._capture_missing_reviews(repository, numbers)
+
+    def _store_commit_pulls(self, repository: str, sha: str, pulls: list[dict]) -> list[int]:
+        captured_at = now_utc()
+        upsert_all(self.db, "pull_requests", [_pull_row(repository, pr, captured_at) for pr in pulls])
+        numbers = [pr["number"] for pr in pulls]
+        upsert_all(
+            self.db,
+            "commit_pulls",
+            [{"repository": repository, "sha": sha, "pr_numbers": to_json(numbers), "captured_at": captured_at}],
+        )
+        return numbers
+
+    def _capture_missing_reviews(self, repository: str, numbers: list[int], known: dict | None = None) -> None:
+        """Reviews of each merged pull request not captured yet (`known`: reviews in hand by number)."""
         for number in numbers:
             pr = self.db["pull_requests"].get((repository, number))
             if pr["merged_at"] and not pr["reviews_captured_at"]:
-                self._capture_reviews(repository, number)
+                reviews = (known or {}).get(number)
+                if reviews is None:
+                    self._capture_reviews(repository, number)
+                else:
+                    self._store_reviews(repository, number, reviews)
 
     def _capture_reviews(self, repository: str, number: int) -> None:
         reviews = self._logged(
@@ -797,6 +966,9 @@ class Extractor:
             {"pull_number": number},
             lambda: _with_count(self._list(f"{self.client.repo_url(repository)}/pulls/{number}/reviews")),
         )
+        self._store_reviews(repository, number, reviews)
+
+    def _store_reviews(self, repository: str, number: int, reviews: list[dict]) -> None:
         captured_at = now_utc()
         upsert_all(
             self.db,
@@ -890,6 +1062,7 @@ def _run_row(repository: str, run: dict, captured_at: str) -> dict:
                     "created_at",
                     "html_url",
                     "path",
+                    "node_id",
                 )
             }
         ),

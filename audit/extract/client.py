@@ -195,6 +195,8 @@ class GitHubClient:
             base_url=self.api_url,
             per_page=100,
             seconds_between_requests=throttle,
+            # GraphQL queries are POSTs but read only: no 1 s pause as between writes.
+            seconds_between_writes=throttle,
             timeout=timeout,
             retry=self.retry,
         )

@@ -10,6 +10,9 @@ It speaks the parts of GitHub's behaviour our extractor depends on (see DESIGN.m
 - `x-ratelimit-*` headers; when the budget is spent, 403 with `x-ratelimit-remaining: 0`;
 - artifact downloads: 302 to a blob URL that rejects an Authorization header, 410 when
   the artifact expired;
+- `GET /repos/{o}/{r}/actions/artifacts`, every run's artifacts newest first;
+- `POST /graphql` for the queries batched extraction makes (`audit.fakegithub.graphql`),
+  counted in the request log like any other request;
 - injectable faults (`add_fault`): 5xx, 403/429 with `retry-after`, primary-limit
   exhaustion, slow responses.
 
@@ -38,6 +41,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from audit.fakegithub import render
+from audit.fakegithub.graphql import execute as execute_graphql
 from audit.fakegithub.world import Repository, WorkflowRun, World
 
 DOCS = "https://docs.github.com/rest"
@@ -127,9 +131,12 @@ class FakeGitHub:
         token: str | None = None,
         rate_limit: int = 5000,
         rate_limit_window: float = 3600.0,
+        graphql: bool = True,
     ) -> None:
         self.world = world
         self.token = token
+        self.graphql = graphql
+        """Serve `POST /graphql`; False answers 404 there, like a GitHub without GraphQL."""
         self.rate_limit = rate_limit
         self.rate_limit_window = rate_limit_window
         self._lock = threading.Lock()
@@ -321,6 +328,9 @@ class FakeGitHub:
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         if_none_match = handler.headers.get("If-None-Match")
         is_blob = path.startswith("/_blobs/")
+        # Read a request body first, so a keep-alive connection stays in step whatever we answer.
+        length = int(handler.headers.get("Content-Length") or 0)
+        request_body = handler.rfile.read(length) if length > 0 else b""
         fault = self._take_fault(path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
@@ -345,7 +355,7 @@ class FakeGitHub:
             rate.update(fault.headers)
             self._send(handler, _Response(fault.status, fault.body, rate), log=log)
             return
-        response = self._dispatch(handler, path, raw_path, query, is_blob)
+        response = self._dispatch(handler, path, raw_path, query, is_blob, request_body)
         self._send(handler, response, if_none_match=if_none_match, log=log)
 
     def _dispatch(
@@ -355,6 +365,7 @@ class FakeGitHub:
         raw_path: str,
         query: dict[str, str],
         is_blob: bool,
+        request_body: bytes = b"",
     ) -> _Response:
         if is_blob:
             return self._blob(handler, path)
@@ -366,9 +377,12 @@ class FakeGitHub:
         if exhausted:
             return _Response(403, render.basic_error(PRIMARY_RATE_LIMIT_MESSAGE, DOCS, 403), rate)
         try:
-            if handler.command != "GET":
+            if handler.command == "POST" and path.rstrip("/") == "/graphql" and self.graphql:
+                response = self._graphql(request_body)
+            elif handler.command != "GET":
                 raise HttpError(404, "Not Found")
-            response = self._route(path.rstrip("/") or "/", raw_path, query)
+            else:
+                response = self._route(path.rstrip("/") or "/", raw_path, query)
         except HttpError as error:
             response = _Response(
                 error.status, render.basic_error(error.message, DOCS, error.status),
@@ -402,7 +416,7 @@ class FakeGitHub:
             link = self._link_header(handler, *response.link_query)
             if link:
                 headers["Link"] = link
-        if status == 200 and response.content_type.startswith("application/json"):
+        if status == 200 and handler.command == "GET" and response.content_type.startswith("application/json"):
             # Hash the content without our ephemeral port: GitHub's ETag for unchanged
             # content is stable, and a restarted demo server must answer 304 the same way.
             stable = body.replace(self.base_url.encode(), b"{base_url}")
@@ -472,6 +486,7 @@ class FakeGitHub:
             (repo + r"/actions/runs/(?P<run_id>\d+)/approvals", self._approvals),
             (repo + r"/actions/runs/(?P<run_id>\d+)/pending_deployments", self._pending),
             (repo + r"/actions/runs/(?P<run_id>\d+)/artifacts", self._run_artifacts),
+            (repo + r"/actions/artifacts", self._repo_artifacts),
             (repo + r"/actions/artifacts/(?P<artifact_id>\d+)", self._artifact),
             (repo + r"/actions/artifacts/(?P<artifact_id>\d+)/(?P<fmt>[^/]+)", self._download),
             (repo + r"/deployments", self._deployments),
@@ -637,6 +652,30 @@ class FakeGitHub:
             lambda a: render.artifact(run.repository, run, a, as_of, self.base_url),
             key="artifacts",
         )
+
+    def _repo_artifacts(self, query: dict[str, str], owner: str, repo: str) -> _Response:
+        """`GET /repos/{o}/{r}/actions/artifacts`: every run's artifacts, newest first."""
+        repository = self._repo(owner, repo)
+        artifacts = [
+            (run, artifact) for run in repository.runs.values() for artifact in run.artifacts
+        ]
+        if query.get("name"):
+            artifacts = [(r, a) for r, a in artifacts if a.name == query["name"]]
+        artifacts.sort(key=lambda pair: (pair[1].created_at, pair[1].id), reverse=True)
+        as_of = self.world.as_of
+        return self._list(
+            artifacts,
+            query,
+            lambda pair: render.artifact(repository, pair[0], pair[1], as_of, self.base_url),
+            key="artifacts",
+        )
+
+    def _graphql(self, request_body: bytes) -> _Response:
+        try:
+            body = json.loads(request_body or b"null")
+        except ValueError:
+            raise HttpError(400, "Problems parsing JSON") from None
+        return _Response(200, execute_graphql(self.world, body))
 
     def _artifact_of(self, owner: str, repo: str, artifact_id: str):
         repository = self._repo(owner, repo)

@@ -1,7 +1,10 @@
 """The `soc2-audit` command line: thin wrappers that parse arguments and call the pipeline.
 
 Every error a person can cause (a bad quarter, a malformed repository name, a missing
-key) ends as one line on stderr and exit code 2; evidence that fails verification exits 1.
+key, an unknown repository, a token GitHub refuses or that lacks a scope) ends as one line
+on stderr and exit code 2; evidence that fails verification exits 1, and so does an
+extraction GitHub cannot serve (failing through every retry, or asking for a wait beyond
+`--max-wait`): one line, and the evidence captured so far is kept.
 """
 
 from __future__ import annotations

@@ -141,8 +141,8 @@ class RetryPolicy(GithubRetry):
         request = f"{last.method} {_path(last.url)}" if last else "a request"
         if self.waited + wait > self.max_wait:
             raise WaitTooLong(
-                f"GitHub asked to wait {wait:.0f} s ({reason}) before retrying {request}, more than "
-                f"the {self.max_wait:.0f} s allowed (--max-wait); the evidence captured so far is kept: "
+                f"retrying {request} after {reason} needs a wait of {wait:.0f} s, more than the "
+                f"{self.max_wait:.0f} s allowed (--max-wait); the evidence captured so far is kept: "
                 "run the extraction again later or allow a longer wait"
             )
         self.waited += wait

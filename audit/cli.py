@@ -395,6 +395,9 @@ def _extract_locked(scope: Scope, settings: Settings, quarter: Quarter, db_path:
         f"{summary.runs_listed} runs listed in {len(summary.windows)} windows, "
         f"{summary.runs_captured} runs captured, {summary.requests} API requests"
     )
+    counter = client.counter
+    if counter.retries:
+        _say(f"{counter.retries} requests retried after faults or rate limits, {counter.waited:.0f} s waited")
 
 
 def _evaluate(settings: Settings, quarter: Quarter, db_path: Path) -> None:

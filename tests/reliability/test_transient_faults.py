@@ -38,6 +38,11 @@ def test_transient_faults_leave_population_and_verdicts_unchanged(world, clean, 
         server.add_fault(r"/environments$", 403, headers={"retry-after": "1"})
         server.add_fault(r"/deployments$", 429, headers={"retry-after": "1"})
         server.exhaust_rate_limit(r"/actions/runs$", reset_in=1)
+        server.add_fault(  # primary exhaustion can come as a 429 too
+            r"/actions/artifacts$",
+            429,
+            headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 1)},
+        )
         server.add_fault(r"/statuses$", None, delay=2.5)  # longer than the client's timeout
         started = time.monotonic()
         client = extract_quarter(db_path, server.base_url, timeout=1, on_wait=waits.append)
@@ -47,19 +52,20 @@ def test_transient_faults_leave_population_and_verdicts_unchanged(world, clean, 
     assert evidence(db_path) == clean["evidence"]
     assert verdicts(db_path) == clean["verdicts"]
     assert failed, "the seeded 5xx faults fired"
-    # One logged wait per retry: every 5xx, the three rate limits and the timeout.
-    assert client.counter.retries == len(waits) == len(failed) + 4
+    # One logged wait per retry: every 5xx, the four rate limits and the timeout.
+    assert client.counter.retries == len(waits) == len(failed) + 5
     for expected in (
         "HTTP 502",
         "HTTP 503",
         "HTTP 403 with retry-after 1 on GET /repos/synthetic/service-000/environments",
         "HTTP 429 with retry-after 1 on GET /repos/synthetic/service-000/deployments",
-        "rate limit spent until",
+        "HTTP 403, rate limit spent until",
+        "HTTP 429, rate limit spent until",
         "ReadTimeoutError on GET /repos/synthetic/service-000/deployments/",
     ):
         assert any(expected in line for line in waits), (expected, waits)
     assert all(line.count("\n") == 0 for line in waits)
-    assert client.counter.waited < 10
+    assert client.counter.waited < 12
     assert elapsed < 30
 
 
@@ -114,8 +120,10 @@ def test_cli_max_wait_is_one_line_exit_1_and_waits_are_logged(world, clean, tmp_
     assert captured_runs(db_path) < len(run_order(world))
 
     with FakeGitHub(world) as server:
+        server.add_fault(r"/environments$", 503)
         result = run_cli(*args, cwd=tmp_path, env=cli_env(tmp_path, server.base_url), timeout=120)
     assert result.returncode == 0, result.stderr
+    assert "1 requests retried after faults or rate limits, 0 s waited" in result.stderr
     evaluate(db_path)
     assert evidence(db_path) == clean["evidence"]
     assert verdicts(db_path) == clean["verdicts"]

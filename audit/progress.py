@@ -24,7 +24,7 @@ class Reporter:
         self.interactive = sys.stderr.isatty() if interactive is None else interactive
 
     def say(self, message: str, style: str | None = None) -> None:
-        self.console.print(message, style=style, markup=False)
+        self.console.print(message, style=style, markup=False, soft_wrap=True)
 
     def __call__(self, message: str) -> None:
         self.say(message)

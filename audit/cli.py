@@ -313,7 +313,7 @@ def merge(target, sources):
     inserted, replaced = sum(summary.inserted.values()), sum(summary.replaced.values())
     _say(
         f"merged {len(sources)} stores into {target}: {summary.extractions} extractions, "
-        f"{inserted} rows added, {replaced} rows replaced by fuller evidence"
+        f"{inserted} rows added, {replaced} rows replaced by a fuller or newer capture"
     )
     if summary.invalidated_quarters:
         _say(f"evaluations of {', '.join(summary.invalidated_quarters)} removed: run `soc2-audit evaluate` again")

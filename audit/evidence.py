@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from audit.scans.model import ScanFinding
+
 VERDICTS = ("pass", "fail", "not_applicable", "not_available", "error")
 """Every verdict a control can give. `not_available`: evidence could not be obtained."""
 
@@ -85,16 +87,8 @@ class DeploymentStatus:
     created_at: datetime | None
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One security-scan finding on the normalised severity scale."""
-
-    tool: str
-    severity: str
-    """low, medium, high or critical."""
-    rule_id: str | None
-    title: str | None
-    location: str | None
+Finding = ScanFinding
+"""One security-scan finding on the normalised severity scale: the parser's own record."""
 
 
 @dataclass(frozen=True)

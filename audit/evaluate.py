@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from dateutil import parser as dateparser
-
 from audit.config import Settings
 from audit.controls import evaluate_all
 from audit.evidence import (
@@ -69,8 +67,8 @@ def evaluate_quarter(
     with db.conn:
         db.execute("delete from verdicts where quarter = ?", [str(quarter)])
         db.execute("delete from population where quarter = ?", [str(quarter)])
-        upsert_all(db, "population", keys)
-        upsert_all(db, "verdicts", rows)
+        db["population"].insert_all(keys)
+        db["verdicts"].insert_all(rows)  # the quarter's rows were just deleted: plain inserts
         upsert_all(
             db,
             "evaluations",
@@ -200,23 +198,20 @@ class _EvidenceIndex:
                 f"and w.head_sha = c.sha join {runs_of_keys} k on k.repository = w.repository and k.run_id = w.run_id"
             )
         }
+        db.execute("create temp table if not exists evaluation_pulls (repository text, number integer)")
+        db.execute("delete from temp.evaluation_pulls")
+        db.conn.executemany(
+            "insert into temp.evaluation_pulls values (?, ?)",
+            sorted({(repository, n) for (repository, _), numbers in self.commit_pulls.items() for n in numbers}),
+        )
         self.pull_requests = {
             (r["repository"], r["number"]): r
-            for r in db.query(
-                "select p.* from pull_requests p where exists (select 1 from commit_pulls c, json_each(c.pr_numbers) n "
-                "join workflow_runs w on w.repository = c.repository and w.head_sha = c.sha "
-                f"join {runs_of_keys} k on k.repository = w.repository and k.run_id = w.run_id "
-                "where c.repository = p.repository and n.value = p.number)"
-            )
+            for r in db.query("select p.* from pull_requests p join temp.evaluation_pulls k using (repository, number)")
         }
         self.reviews = _grouped(
             db.query(
-                "select r.* from reviews r "
-                "join pull_requests p on p.repository = r.repository and p.number = r.pr_number "
-                "where exists (select 1 from commit_pulls c, json_each(c.pr_numbers) n "
-                "join workflow_runs w on w.repository = c.repository and w.head_sha = c.sha "
-                f"join {runs_of_keys} k on k.repository = w.repository and k.run_id = w.run_id "
-                "where c.repository = p.repository and n.value = p.number) order by r.submitted_at, r.review_id"
+                "select r.* from reviews r join temp.evaluation_pulls k "
+                "on k.repository = r.repository and k.number = r.pr_number order by r.submitted_at, r.review_id"
             ),
             "repository",
             "pr_number",
@@ -343,7 +338,8 @@ def _job(row: dict) -> Job:
 
 
 def _time(value: str | None) -> datetime | None:
-    return dateparser.isoparse(value) if value else None
+    """GitHub's ISO 8601 timestamps (Python 3.11's parser reads the trailing Z)."""
+    return datetime.fromisoformat(value) if value else None
 
 
 def _iso_z(moment: datetime) -> str:

@@ -127,20 +127,17 @@ def _verdicts(db, quarter: Quarter) -> dict:
 
 
 UNLINKED_DEPLOY_RUNS = """
-with deploy_jobs as (
+with deploy_jobs as materialized (
     select distinct j.repository, j.name from deployments d join jobs j on j.job_id = d.job_id
 ),
-deploy_workflows as (
+deploy_workflows as materialized (
     select distinct w.repository, w.workflow_id from workflow_runs w
     join deployments d on d.repository = w.repository and d.run_id = w.run_id
 )
 select r.repository, r.run_id,
        (select j.name from jobs j join deploy_jobs dj on dj.repository = j.repository and dj.name = j.name
         where j.repository = r.repository and j.run_id = r.run_id and j.started_at is not null
-        limit 1) as deploy_job,
-       exists (select 1 from jobs j join deploy_jobs dj on dj.repository = j.repository and dj.name = j.name
-               where j.repository = r.repository and j.run_id = r.run_id and j.started_at is not null)
-           as deploy_job_started
+        limit 1) as deploy_job
 from workflow_runs r join deploy_workflows w on w.repository = r.repository and w.workflow_id = r.workflow_id
 where r.created_at >= :start and r.created_at < :end
 order by r.repository, r.created_at, r.run_id
@@ -184,7 +181,7 @@ def completeness(db, quarter: Quarter, settings: Settings, deployments: list[dic
         deploy_workflow_runs += 1
         if (row["repository"], row["run_id"]) in population_runs:
             continue
-        if row["deploy_job_started"]:
+        if row["deploy_job"] is not None:
             unlinked_deploying += 1
             mismatches.append(
                 {

@@ -317,10 +317,8 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
     for name, (columns, pk) in TABLES.items():
         if not db[name].exists():
             db[name].create(columns, pk=pk[0] if len(pk) == 1 else pk, not_null=set(pk))
-    existing = {tuple(index.columns) for name, _ in INDEXES for index in db[name].indexes}
     for name, columns in INDEXES:
-        if tuple(columns) not in existing:
-            db[name].create_index(columns, if_not_exists=True)
+        db[name].create_index(columns, if_not_exists=True)
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 

@@ -24,12 +24,21 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from dateutil import parser as dateparser
-
 from audit import __version__
 from audit.config import Settings, matches_any
 from audit.extract import graphql
 from audit.extract.client import GitHubClient
+from audit.extract.rows import (
+    approval_rows,
+    deployment_row,
+    environment_row,
+    job_row,
+    pull_row,
+    repository_raw,
+    review_row,
+    run_row,
+    status_row,
+)
 from audit.progress import Reporter, Silent
 from audit.quarter import Quarter
 from audit.scans import inspect_artifact
@@ -218,7 +227,7 @@ class Extractor:
                     "private": int(bool(repo.get("private"))),
                     "html_url": repo.get("html_url"),
                     "captured_at": captured_at,
-                    "raw": to_json(_trim_repository(repo)),
+                    "raw": to_json(repository_raw(repo)),
                 }
             ],
         )
@@ -286,7 +295,7 @@ class Extractor:
                 count = page.data.get("total_count", count)
                 for environment in page.data.get("environments", []):
                     names.append(environment["name"])
-                    rows.append(_environment_row(repository, environment, captured_at))
+                    rows.append(environment_row(repository, environment, captured_at))
             return None, len(rows), count
 
         self._logged(repository, "GET /repos/{owner}/{repo}/environments", {}, fetch)
@@ -371,25 +380,7 @@ class Extractor:
 
     def _store_deployments(self, repository: str, deployments: list[dict]) -> None:
         captured_at = now_utc()
-        upsert_all(
-            self.db,
-            "deployments",
-            [
-                {
-                    "deployment_id": d["id"],
-                    "repository": repository,
-                    "environment": d.get("environment"),
-                    "sha": d.get("sha"),
-                    "ref": d.get("ref"),
-                    "task": d.get("task"),
-                    "creator": (d.get("creator") or {}).get("login"),
-                    "created_at": d.get("created_at"),
-                    "captured_at": captured_at,
-                    "raw": to_json(_trim_deployment(d)),
-                }
-                for d in deployments
-            ],
-        )
+        upsert_all(self.db, "deployments", [deployment_row(repository, d, captured_at) for d in deployments])
 
     def _etag(self, key: str) -> str | None:
         row = self.db.execute("select etag from conditional_requests where key = ?", [key]).fetchone()
@@ -431,21 +422,7 @@ class Extractor:
             upsert_all(
                 self.db,
                 "deployment_statuses",
-                [
-                    {
-                        "status_id": s["id"],
-                        "deployment_id": deployment["id"],
-                        "repository": repository,
-                        "state": s.get("state"),
-                        "created_at": s.get("created_at"),
-                        "creator": (s.get("creator") or {}).get("login"),
-                        "description": s.get("description"),
-                        "target_url": s.get("target_url"),
-                        "log_url": s.get("log_url"),
-                        "captured_at": captured_at,
-                    }
-                    for s in statuses
-                ],
+                [status_row(repository, deployment["id"], status, captured_at) for status in statuses],
             )
             update.update(
                 {
@@ -588,7 +565,7 @@ class Extractor:
         )
         rows = []
         for run in runs:
-            row = _run_row(repository, run, captured_at)
+            row = run_row(repository, run, captured_at)
             old = existing.get(run["id"])
             if (
                 old
@@ -781,26 +758,7 @@ class Extractor:
 
     def _store_jobs(self, repository: str, run_id: int, jobs: list[dict]) -> None:
         captured_at = now_utc()
-        upsert_all(
-            self.db,
-            "jobs",
-            [
-                {
-                    "job_id": job["id"],
-                    "repository": repository,
-                    "run_id": run_id,
-                    "run_attempt": job.get("run_attempt"),
-                    "name": job.get("name"),
-                    "status": job.get("status"),
-                    "conclusion": job.get("conclusion"),
-                    "started_at": job.get("started_at"),
-                    "completed_at": job.get("completed_at"),
-                    "html_url": job.get("html_url"),
-                    "captured_at": captured_at,
-                }
-                for job in jobs
-            ],
-        )
+        upsert_all(self.db, "jobs", [job_row(repository, run_id, job, captured_at) for job in jobs])
         self._mark(repository, run_id, "jobs", captured_at)
 
     def _capture_approvals(self, repository: str, run_id: int, run_url: str) -> None:
@@ -815,23 +773,7 @@ class Extractor:
 
     def _store_approvals(self, repository: str, run_id: int, approvals: list[dict]) -> None:
         captured_at = now_utc()
-        upsert_all(
-            self.db,
-            "approvals",
-            [
-                {
-                    "repository": repository,
-                    "run_id": run_id,
-                    "seq": seq,
-                    "user": (entry.get("user") or {}).get("login"),
-                    "state": entry.get("state"),
-                    "comment": entry.get("comment"),
-                    "environments": to_json(sorted(e.get("name") for e in entry.get("environments") or [])),
-                    "captured_at": captured_at,
-                }
-                for seq, entry in enumerate(approvals)
-            ],
-        )
+        upsert_all(self.db, "approvals", approval_rows(repository, run_id, approvals, captured_at))
         self._mark(repository, run_id, "approvals", captured_at)
 
     def _capture_artifacts(self, repository: str, run_id: int, run_url: str) -> None:
@@ -939,7 +881,7 @@ class Extractor:
 
     def _store_commit_pulls(self, repository: str, sha: str, pulls: list[dict]) -> list[int]:
         captured_at = now_utc()
-        upsert_all(self.db, "pull_requests", [_pull_row(repository, pr, captured_at) for pr in pulls])
+        upsert_all(self.db, "pull_requests", [pull_row(repository, pr, captured_at) for pr in pulls])
         numbers = [pr["number"] for pr in pulls]
         upsert_all(
             self.db,
@@ -970,24 +912,7 @@ class Extractor:
 
     def _store_reviews(self, repository: str, number: int, reviews: list[dict]) -> None:
         captured_at = now_utc()
-        upsert_all(
-            self.db,
-            "reviews",
-            [
-                {
-                    "review_id": review["id"],
-                    "repository": repository,
-                    "pr_number": number,
-                    "user": (review.get("user") or {}).get("login"),
-                    "state": review.get("state"),
-                    "submitted_at": review.get("submitted_at"),
-                    "commit_id": review.get("commit_id"),
-                    "author_association": review.get("author_association"),
-                    "captured_at": captured_at,
-                }
-                for review in reviews
-            ],
-        )
+        upsert_all(self.db, "reviews", [review_row(repository, number, review, captured_at) for review in reviews])
         upsert_all(
             self.db, "pull_requests", [{"repository": repository, "number": number, "reviews_captured_at": captured_at}]
         )
@@ -1006,7 +931,7 @@ class Extractor:
         )
 
 
-# -- row builders --------------------------------------------------------------------------
+# -- helpers -------------------------------------------------------------------------------
 
 
 def _with_count(items: list) -> tuple[list, int, int]:
@@ -1014,116 +939,8 @@ def _with_count(items: list) -> tuple[list, int, int]:
 
 
 def _parse_time(value: str | None) -> datetime | None:
-    return dateparser.isoparse(value) if value else None
+    return datetime.fromisoformat(value) if value else None
 
 
 def _iso_z(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _login(user: dict | None) -> str | None:
-    return (user or {}).get("login")
-
-
-def _run_row(repository: str, run: dict, captured_at: str) -> dict:
-    return {
-        "repository": repository,
-        "run_id": run["id"],
-        "run_attempt": run.get("run_attempt"),
-        "workflow_id": run.get("workflow_id"),
-        "workflow_name": run.get("name"),
-        "path": run.get("path"),
-        "event": run.get("event"),
-        "status": run.get("status"),
-        "conclusion": run.get("conclusion"),
-        "head_branch": run.get("head_branch"),
-        "head_sha": run.get("head_sha"),
-        "actor": _login(run.get("actor")),
-        "triggering_actor": _login(run.get("triggering_actor")),
-        "created_at": run.get("created_at"),
-        "updated_at": run.get("updated_at"),
-        "run_started_at": run.get("run_started_at"),
-        "html_url": run.get("html_url"),
-        "captured_at": captured_at,
-        "raw": to_json(
-            {
-                k: run.get(k)
-                for k in (
-                    "id",
-                    "name",
-                    "display_title",
-                    "run_number",
-                    "event",
-                    "status",
-                    "conclusion",
-                    "head_branch",
-                    "head_sha",
-                    "run_attempt",
-                    "created_at",
-                    "html_url",
-                    "path",
-                    "node_id",
-                )
-            }
-        ),
-    }
-
-
-def _pull_row(repository: str, pr: dict, captured_at: str) -> dict:
-    return {
-        "repository": repository,
-        "number": pr["number"],
-        "title": pr.get("title"),
-        "author": _login(pr.get("user")),
-        "state": pr.get("state"),
-        "merged_at": pr.get("merged_at"),
-        "merge_commit_sha": pr.get("merge_commit_sha"),
-        "head_sha": (pr.get("head") or {}).get("sha"),
-        "base_ref": (pr.get("base") or {}).get("ref"),
-        "html_url": pr.get("html_url"),
-        "captured_at": captured_at,
-    }
-
-
-def _environment_row(repository: str, environment: dict, captured_at: str) -> dict:
-    reviewers, prevent_self_review, wait_timer = [], None, None
-    for rule in environment.get("protection_rules") or []:
-        if rule.get("type") == "required_reviewers":
-            prevent_self_review = rule.get("prevent_self_review")
-            for reviewer in rule.get("reviewers") or []:
-                who = reviewer.get("reviewer") or {}
-                reviewers.append({"type": reviewer.get("type"), "name": who.get("login") or who.get("slug")})
-        elif rule.get("type") == "wait_timer":
-            wait_timer = rule.get("wait_timer")
-    return {
-        "repository": repository,
-        "environment": environment["name"],
-        "captured_at": captured_at,
-        "required_reviewers": len(reviewers),
-        "reviewers": to_json(reviewers),
-        "prevent_self_review": None if prevent_self_review is None else int(prevent_self_review),
-        "wait_timer": wait_timer,
-        "branch_policy": to_json(environment.get("deployment_branch_policy")),
-        "raw": to_json(environment),
-    }
-
-
-def _trim_repository(repo: dict) -> dict:
-    return {k: repo.get(k) for k in ("id", "full_name", "default_branch", "private", "html_url", "visibility")}
-
-
-def _trim_deployment(deployment: dict) -> dict:
-    return {
-        k: deployment.get(k)
-        for k in (
-            "id",
-            "sha",
-            "ref",
-            "task",
-            "environment",
-            "original_environment",
-            "production_environment",
-            "created_at",
-            "updated_at",
-        )
-    }

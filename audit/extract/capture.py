@@ -19,6 +19,7 @@ stored is never replaced by an emptier answer (GitHub forgets statuses after 90 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -506,30 +507,16 @@ class Extractor:
             None,
         )
         started_at, before = now_utc(), self.client.counter.requests
+        log = functools.partial(
+            self._log, repository, "GET /repos/{owner}/{repo}/actions/runs", params, started_at, before
+        )
         first = self.client.get(url, {**params, "per_page": 100}, etag=previous["etag"] if previous else None)
         if first.not_modified:
-            self._log(
-                repository,
-                "GET /repos/{owner}/{repo}/actions/runs",
-                params,
-                started_at,
-                before,
-                total_count=previous["total_count"],
-                rows=0,
-                not_modified=True,
-            )
+            log(total_count=previous["total_count"], rows=0, not_modified=True)
             return {**key, "total_count": previous["total_count"], "fetched": previous["fetched"], "not_modified": True}
         total_count = first.data.get("total_count", 0)
         if total_count >= RESULT_CAP and window_end - window_start > timedelta(seconds=2):
-            self._log(
-                repository,
-                "GET /repos/{owner}/{repo}/actions/runs",
-                params,
-                started_at,
-                before,
-                total_count=total_count,
-                rows=0,
-            )
+            log(total_count=total_count, rows=0)
             return None
         captured_at = now_utc()
         fetched = 0
@@ -537,15 +524,7 @@ class Extractor:
             runs = page.data.get("workflow_runs", [])
             fetched += len(runs)
             self._store_runs(repository, runs, captured_at)
-        self._log(
-            repository,
-            "GET /repos/{owner}/{repo}/actions/runs",
-            params,
-            started_at,
-            before,
-            total_count=total_count,
-            rows=fetched,
-        )
+        log(total_count=total_count, rows=fetched)
         window = {**key, "total_count": total_count, "fetched": fetched, "etag": first.etag, "captured_at": captured_at}
         upsert_all(self.db, "run_windows", [window])
         return {**window, "not_modified": False}

@@ -17,9 +17,10 @@ import sqlite_utils
 from audit.reperform import QUERIES, query_text, run_sql
 
 CONTROL_QUERIES = {"deploy.approved": "deploy_approved", "deploy.from_main": "deploy_from_main",
-                   "tests.passed": "tests_passed"}
+                   "tests.passed": "tests_passed", "deploy.timely": "deploy_timely"}
 PARAMETERS = {"quarter": "2024Q2", "start": "2024-04-01T00:00:00Z", "end": "2024-07-01T00:00:00Z",
-              "environments": '["production"]', "allowed_branches": "[]", "test_jobs": '["test", "test (*)"]'}
+              "environments": '["production"]', "allowed_branches": "[]", "test_jobs": '["test", "test (*)"]',
+              "approval_window_minutes": 120}
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +72,29 @@ def test_queries_only_read(demo_report):
         statement = "\n".join(line for line in query_text(name).splitlines() if not line.startswith("--")).strip()
         assert statement.lower().startswith(("select", "with")), name
         assert sqlite3.complete_statement(statement)
+
+
+@pytest.mark.parametrize(("approved_after_seconds", "verdict"), [(7200, "pass"), (7201, "fail"), (60, "pass")])
+def test_timely_sql_boundary(approved_after_seconds, verdict):
+    """Exactly the window passes, one second more fails (whole-second GitHub timestamps)."""
+    from datetime import datetime, timedelta
+
+    from audit.store import ensure_schema
+
+    db = sqlite_utils.Database(memory=True)
+    ensure_schema(db)
+    requested = datetime(2024, 5, 6, 10, 0, 0)
+    approved = requested + timedelta(seconds=approved_after_seconds)
+    db["population"].insert({"quarter": "2024Q2", "repository": "acme/api", "run_id": 1, "environment": "production",
+                             "deployment_id": 10})
+    db["deployments"].insert({"deployment_id": 10, "repository": "acme/api", "environment": "production", "run_id": 1,
+                              "statuses_captured_at": "2024-07-01T00:00:00Z"})
+    db["deployment_statuses"].insert_all([
+        {"status_id": 1, "deployment_id": 10, "state": "waiting", "created_at": f"{requested:%Y-%m-%dT%H:%M:%S}Z"},
+        {"status_id": 2, "deployment_id": 10, "state": "queued", "created_at": f"{approved:%Y-%m-%dT%H:%M:%S}Z"},
+    ])
+    db["run_captures"].insert({"repository": "acme/api", "run_id": 1, "what": "approvals", "captured_at": "x"})
+    db["approvals"].insert({"repository": "acme/api", "run_id": 1, "seq": 0, "user": "dana", "state": "approved",
+                            "environments": '["production"]'})
+    rows = run_sql(db, "deploy_timely", quarter="2024Q2", approval_window_minutes=120)
+    assert [r["verdict"] for r in rows] == [verdict]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-QUERIES = ("population", "deploy_approved", "deploy_from_main", "tests_passed")
+QUERIES = ("population", "deploy_approved", "deploy_from_main", "tests_passed", "deploy_timely")
 """The SQL files shipped beside this module (without `.sql`)."""
 
 

@@ -1,0 +1,48 @@
+-- deploy.timely, re-performed: was the deployment approved within the window?
+-- GitHub's approvals carry no timestamp: the request is the first `waiting` status of the
+-- production deployment, the approval the status right after it when that one is `queued`
+-- or `in_progress` (statuses ordered by created_at, then id).
+--   not_applicable  approvals captured and nobody approved the environment
+--   not_available   the deployment statuses were never captured (lost to retention)
+--   not_available   approved, but the statuses do not show the request or the approval
+--   not_applicable  not approved and nothing to time
+--   pass / fail     approval - request <= :approval_window_minutes (the boundary passes)
+-- Parameters: :quarter, e.g. '2024Q2'; :approval_window_minutes, e.g. 120
+with ordered as (
+    select s.deployment_id, s.state, s.created_at,
+           lead(s.state) over w as next_state,
+           lead(s.created_at) over w as next_created_at,
+           sum(s.state = 'waiting') over w as waiting_seen
+    from deployment_statuses s
+    join population p on p.deployment_id = s.deployment_id and p.quarter = :quarter
+    window w as (partition by s.deployment_id order by s.created_at is null, s.created_at, s.status_id)
+),
+times as (
+    select deployment_id, created_at as requested_at,
+           case when next_state in ('queued', 'in_progress') then next_created_at end as approved_at
+    from ordered
+    where state = 'waiting' and waiting_seen = 1
+),
+judged as (
+    select p.repository, p.run_id, p.environment, d.statuses_captured_at, t.requested_at, t.approved_at,
+           exists (select 1 from run_captures c where c.repository = p.repository and c.run_id = p.run_id
+                   and c.what = 'approvals') as approvals_captured,
+           exists (select 1 from approvals a, json_each(a.environments) e
+                   where a.repository = p.repository and a.run_id = p.run_id
+                     and lower(a.state) = 'approved' and lower(e.value) = lower(p.environment)) as approved
+    from population p
+    join deployments d on d.deployment_id = p.deployment_id
+    left join times t on t.deployment_id = p.deployment_id
+    where p.quarter = :quarter
+)
+select repository, run_id, environment,
+  case
+    when approvals_captured and not approved then 'not_applicable'
+    when statuses_captured_at is null then 'not_available'
+    when requested_at is null or approved_at is null then
+      case when approved then 'not_available' else 'not_applicable' end
+    when strftime('%s', approved_at) - strftime('%s', requested_at) <= :approval_window_minutes * 60 then 'pass'
+    else 'fail'
+  end as verdict
+from judged
+order by repository, run_id, environment;

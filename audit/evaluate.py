@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from audit.config import Settings
-from audit.controls import evaluate_all
+from audit.controls import CONTROLS, evaluate_all
 from audit.evidence import (
     Approval,
     Artifact,
@@ -83,6 +83,21 @@ def evaluate_quarter(
             ],
         )
     return EvaluationSummary(str(quarter), population, {k: dict(v) for k, v in counts.items()}, evaluated_at)
+
+
+def stored_verdicts(db, quarter: Quarter, *, with_evidence: bool = False) -> dict:
+    """(repository, run_id, environment) -> {control id: {verdict, detail[, evidence]}}, contract order."""
+    order = {control.id: index for index, control in enumerate(CONTROLS)}
+    result: dict = {}
+    for row in db.query("select * from verdicts where quarter = ?", [str(quarter)]):
+        entry = {"verdict": row["verdict"], "detail": row["detail"]}
+        if with_evidence:
+            entry["evidence"] = json.loads(row["evidence"] or "[]")
+        result.setdefault((row["repository"], row["run_id"], row["environment"]), {})[row["control_id"]] = entry
+    return {
+        key: dict(sorted(value.items(), key=lambda item: order.get(item[0], len(order))))
+        for key, value in result.items()
+    }
 
 
 def latest_capture_time(db) -> str | None:
@@ -266,7 +281,6 @@ class _EvidenceIndex:
             ),
             required_reviewers=self.required_reviewers.get((repository, environment)),
             artifacts=artifacts,
-            lost_artifacts=tuple(a.name for a in artifacts if a.capture_status in ("expired", "unreadable")),
         )
 
     def _latest_jobs(self, repository: str, run_id: int) -> tuple[Job, ...]:

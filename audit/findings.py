@@ -13,7 +13,7 @@ from audit import __version__
 from audit.config import Settings
 from audit.controls import CONTROLS, criteria, deploy_approvers, outcome, pr_approvers
 from audit.errors import UsageError
-from audit.evaluate import load_deployments
+from audit.evaluate import load_deployments, stored_verdicts
 from audit.evidence import VERDICTS, approval_times
 from audit.quarter import Quarter
 from audit.sample import report_sample
@@ -44,7 +44,7 @@ def build_findings(
     if evaluation is None:
         raise UsageError(f"no evaluation stored for {quarter}: run `soc2-audit evaluate --quarter {quarter}`")
     start, end = quarter.bounds(settings.timezone)
-    verdicts = _verdicts(db, quarter)
+    verdicts = stored_verdicts(db, quarter)
     responses = responses or {}
     deployments = []
     for evidence in load_deployments(db, quarter, settings):
@@ -113,17 +113,6 @@ def build_findings(
         "sample": report_sample(deployments, size=sample_size, seed=sample_seed) if sample_size else None,
         "responses_file": responses_file,
     }
-
-
-def _verdicts(db, quarter: Quarter) -> dict:
-    result: dict = {}
-    for row in db.query(
-        "select * from verdicts where quarter = ? order by repository, run_id, control_id", [str(quarter)]
-    ):
-        key = (row["repository"], row["run_id"], row["environment"])
-        result.setdefault(key, {})[row["control_id"]] = {"verdict": row["verdict"], "detail": row["detail"]}
-    order = [control.id for control in CONTROLS]
-    return {key: {cid: value[cid] for cid in order if cid in value} for key, value in result.items()}
 
 
 UNLINKED_DEPLOY_RUNS = """

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from audit.config import Settings
 from audit.controls import deploy_approvers, outcome, pr_approvers
-from audit.evaluate import load_deployments
+from audit.evaluate import load_deployments, stored_verdicts
 from audit.evidence import DeploymentEvidence, approval_times
 from audit.quarter import Quarter
 
@@ -68,7 +68,7 @@ def draw_sample(db, quarter: Quarter, settings: Settings, *, size: int, seed: st
     """The sample as a dict: seed, size, algorithm, and per deployment its full evidence."""
     population = list(load_deployments(db, quarter, settings))
     chosen = choose(population, size=size, seed=seed)
-    verdicts = _verdicts(db, quarter)
+    verdicts = stored_verdicts(db, quarter, with_evidence=True)
     return {
         "quarter": str(quarter),
         "seed": seed,
@@ -135,18 +135,6 @@ def _item(d: DeploymentEvidence, seed: str, verdicts: dict) -> dict:
         "artifacts": [_plain(a) for a in d.artifacts],
         "controls": verdicts,
     }
-
-
-def _verdicts(db, quarter: Quarter) -> dict:
-    result: dict = {}
-    for row in db.query("select * from verdicts where quarter = ?", [str(quarter)]):
-        key = (row["repository"], row["run_id"], row["environment"])
-        result.setdefault(key, {})[row["control_id"]] = {
-            "verdict": row["verdict"],
-            "detail": row["detail"],
-            "evidence": json.loads(row["evidence"] or "[]"),
-        }
-    return result
 
 
 def _plain(record):

@@ -30,7 +30,8 @@ test: $(STAMP)
 ACTIONLINT = $(firstword $(wildcard $(BIN)/actionlint) $(shell command -v actionlint))
 
 lint: $(STAMP)
-	$(BIN)/ruff check audit tests
+	$(BIN)/ruff check audit tests benchmarks
+	$(BIN)/ruff format --check audit tests benchmarks
 	$(BIN)/zizmor --offline .github/workflows
 ifneq ($(ACTIONLINT),)
 	$(ACTIONLINT) .github/workflows/*.yml
@@ -42,8 +43,8 @@ else
 endif
 
 bench: $(STAMP)
-	$(BIN)/python -m audit.bench
-	$(BIN)/python -m audit.render.bench
+	$(BIN)/python -m benchmarks.extraction
+	$(BIN)/python -m benchmarks.report
 
 browse: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[browse]'

@@ -345,7 +345,7 @@ def _scope(settings: Settings, repos: tuple[str, ...]):
     environment = Environment.from_os()
     repositories = repos or environment.repositories or settings.repositories
     if environment.token is None and not repositories and not settings.organization:
-        from audit.demo import DEMO_ORGANIZATION, start_demo_server
+        from audit.demo.organisation import DEMO_ORGANIZATION, start_demo_server
 
         _say(
             "DEMO MODE: no GITHUB_TOKEN and no repositories configured — using the built-in "
@@ -464,7 +464,7 @@ def _render(
     if organization is None and settings.organization:
         organization = settings.organization
     if organization is None and _is_demo(db, quarter):
-        from audit.demo import DEMO_ORGANIZATION
+        from audit.demo.organisation import DEMO_ORGANIZATION
 
         organization = DEMO_ORGANIZATION
     findings = build_findings(

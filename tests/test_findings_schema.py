@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from audit.controls import CONTROLS
 from audit.evidence import VERDICTS
-from audit.render.synthetic import synthetic_findings
+from benchmarks.synthetic import synthetic_findings
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
@@ -27,8 +27,10 @@ def _validator() -> Draft202012Validator:
     # jsonschema checks "date-time" only with an optional package installed; check it here.
     checker = FormatChecker()
     checker.checks("date-time", raises=ValueError)(
-        lambda value: not isinstance(value, str)
-        or bool(_RFC3339.match(value) and datetime.fromisoformat(value.replace("Z", "+00:00")))
+        lambda value: (
+            not isinstance(value, str)
+            or bool(_RFC3339.match(value) and datetime.fromisoformat(value.replace("Z", "+00:00")))
+        )
     )
     return Draft202012Validator(_schema(), format_checker=checker)
 

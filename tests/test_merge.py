@@ -18,7 +18,7 @@ import pytest
 import sqlite_utils
 
 from audit.config import Settings
-from audit.demo import start_demo_server
+from audit.demo.organisation import start_demo_server
 from audit.errors import UsageError
 from audit.extract import Extractor, GitHubClient
 from audit.merge import merge_stores

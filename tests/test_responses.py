@@ -105,8 +105,18 @@ def test_an_empty_file_has_no_entries(tmp_path):
         (make_entry(), "owner = 'dana'", "unknown top-level key 'owner'"),
     ],
     ids=[
-        "unknown-key", "missing-field", "missing-fields", "unknown-control", "unknown-category", "run-id-text",
-        "run-id-zero", "bad-repository", "blank-response", "reference-number", "naive-datetime", "not-a-date",
+        "unknown-key",
+        "missing-field",
+        "missing-fields",
+        "unknown-control",
+        "unknown-category",
+        "run-id-text",
+        "run-id-zero",
+        "bad-repository",
+        "blank-response",
+        "reference-number",
+        "naive-datetime",
+        "not-a-date",
         "top-level-key",
     ],
 )
@@ -281,13 +291,29 @@ def rendered(demo_report, examples, tmp_path_factory):
     db = copy_store(demo_report["db"], tmp / "evidence.db")
     path = write_responses(
         tmp / "q2-responses.toml",
-        entry_for(examples["several"], control="*", category="emergency-change",
-                  reference="https://jira.acme.example/browse/CHG-77"),
+        entry_for(
+            examples["several"],
+            control="*",
+            category="emergency-change",
+            reference="https://jira.acme.example/browse/CHG-77",
+        ),
     )
     result = run_cli(
-        "render", "--quarter", "2024Q2", "--db", str(db), "--output", str(tmp / "out"),
-        "--responses", str(path), "--sample-size", "7", "--sample-seed", "fy2024",
-        cwd=tmp, env=demo_report["env"],
+        "render",
+        "--quarter",
+        "2024Q2",
+        "--db",
+        str(db),
+        "--output",
+        str(tmp / "out"),
+        "--responses",
+        str(path),
+        "--sample-size",
+        "7",
+        "--sample-seed",
+        "fy2024",
+        cwd=tmp,
+        env=demo_report["env"],
     )
     assert result.returncode == 0, result.stderr
     return {"dir": tmp / "out", "responses": path, "result": result, "db": db, "tmp": tmp}
@@ -322,8 +348,16 @@ def test_render_adds_the_requested_sample(rendered):
 def test_render_stops_with_one_line(rendered, demo_report, args, message):
     write_responses(rendered["tmp"] / "bad.toml", make_entry(control="deploy.aproved"))
     result = run_cli(
-        "render", "--quarter", "2024Q2", "--db", str(rendered["db"]), "--output", str(rendered["tmp"] / "bad"),
-        *args, cwd=rendered["tmp"], env=demo_report["env"],
+        "render",
+        "--quarter",
+        "2024Q2",
+        "--db",
+        str(rendered["db"]),
+        "--output",
+        str(rendered["tmp"] / "bad"),
+        *args,
+        cwd=rendered["tmp"],
+        env=demo_report["env"],
     )
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -333,7 +367,8 @@ def test_render_stops_with_one_line(rendered, demo_report, args, message):
 def test_report_checks_the_responses_file_before_extracting(demo_report, tmp_path):
     """`report` fails on a malformed file before starting a (demo) extraction."""
     write_responses(tmp_path / "responses.toml", make_entry(category="because"))
-    result = run_cli("report", "--quarter", "2024Q2", "--db", str(tmp_path / "e.db"), cwd=tmp_path,
-                     env=demo_report["env"])
+    result = run_cli(
+        "report", "--quarter", "2024Q2", "--db", str(tmp_path / "e.db"), cwd=tmp_path, env=demo_report["env"]
+    )
     assert result.returncode == 2 and "unknown category 'because'" in result.stderr
     assert not (tmp_path / "e.db").exists()

@@ -44,8 +44,19 @@ def draw(demo_report, store, tmp_path, *, size: int, seed: str, name: str) -> di
     """Run `soc2-audit sample` and return sample.json plus the rows of sample.csv."""
     out = tmp_path / name
     result = run_cli(
-        "sample", "--quarter", "2024Q2", "--size", str(size), "--seed", seed, "--db", str(store), "--output", str(out),
-        cwd=tmp_path, env=demo_report["env"],
+        "sample",
+        "--quarter",
+        "2024Q2",
+        "--size",
+        str(size),
+        "--seed",
+        seed,
+        "--db",
+        str(store),
+        "--output",
+        str(out),
+        cwd=tmp_path,
+        env=demo_report["env"],
     )
     assert result.returncode == 0, result.stderr
     with (out / "sample.csv").open(encoding="utf-8", newline="") as handle:
@@ -83,8 +94,12 @@ def test_the_sample_reproduces_without_our_code(demo_report, store, population, 
     """What the module docstring tells an auditor: the SIZE smallest sha256 hex digests."""
     seed = "fy2024-q2"
     digests = sorted(
-        (hashlib.sha256(f"{seed}:{repository}:{run_id}:{environment}".encode()).hexdigest(), repository, run_id,
-         environment)
+        (
+            hashlib.sha256(f"{seed}:{repository}:{run_id}:{environment}".encode()).hexdigest(),
+            repository,
+            run_id,
+            environment,
+        )
         for repository, run_id, environment in population
     )
     drawn = draw(demo_report, store, tmp_path, size=25, seed=seed, name="redraw")
@@ -142,8 +157,19 @@ def test_each_sampled_deployment_has_its_complete_evidence(demo_report, store, p
 
 def test_sample_needs_an_evaluation(demo_report, store, tmp_path):
     result = run_cli(
-        "sample", "--quarter", "2023Q1", "--size", "5", "--seed", "x", "--db", str(store), "--output",
-        str(tmp_path / "none"), cwd=tmp_path, env=demo_report["env"],
+        "sample",
+        "--quarter",
+        "2023Q1",
+        "--size",
+        "5",
+        "--seed",
+        "x",
+        "--db",
+        str(store),
+        "--output",
+        str(tmp_path / "none"),
+        cwd=tmp_path,
+        env=demo_report["env"],
     )
     assert result.returncode == 2 and "no evaluation stored for 2023Q1" in result.stderr
 
@@ -157,7 +183,10 @@ def test_the_report_sample_matches_the_sample_command(demo_report, store, tmp_pa
     findings = build_findings(db, QUARTER, Settings(), sample_size=10, sample_seed="audit-q2")
     section = findings["sample"]
     assert {key: section[key] for key in ("seed", "size", "requested_size", "population", "algorithm")} == {
-        "seed": "audit-q2", "size": 10, "requested_size": 10, "population": drawn["json"]["population"],
+        "seed": "audit-q2",
+        "size": 10,
+        "requested_size": 10,
+        "population": drawn["json"]["population"],
         "algorithm": ALGORITHM,
     }
     assert [(i["repository"], i["run_id"], i["environment"], i["sample_key"]) for i in section["items"]] == [

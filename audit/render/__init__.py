@@ -21,13 +21,18 @@ from audit.render.tables import (
 )
 
 __all__ = [
-    "population_rows", "render_html", "render_pdf", "write_findings_json",
-    "write_population_csv", "write_report",
+    "population_rows",
+    "render_html",
+    "render_pdf",
+    "write_findings_json",
+    "write_population_csv",
+    "write_report",
 ]
 
 
-def write_report(findings: dict, output_dir: Path, *, population_pdf_limit: int = 500,
-                 table_pdf_limit: int = 25) -> dict[str, Path]:
+def write_report(
+    findings: dict, output_dir: Path, *, population_pdf_limit: int = 500, table_pdf_limit: int = 25
+) -> dict[str, Path]:
     """Write findings.json, population.csv, report.html and report.pdf into `output_dir`.
 
     Returns file name → path. The PDF shows at most `population_pdf_limit` population rows
@@ -36,8 +41,10 @@ def write_report(findings: dict, output_dir: Path, *, population_pdf_limit: int 
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"findings.json": write_findings_json(findings, output_dir / "findings.json"),
-             "population.csv": output_dir / "population.csv"}
+    paths = {
+        "findings.json": write_findings_json(findings, output_dir / "findings.json"),
+        "population.csv": output_dir / "population.csv",
+    }
     findings_json = paths["findings.json"].read_bytes()
     population_csv = population_csv_bytes(findings)
     paths["population.csv"].write_bytes(population_csv)
@@ -47,8 +54,14 @@ def write_report(findings: dict, output_dir: Path, *, population_pdf_limit: int 
             html_file.write(chunk)
     paths["report.html"] = html_path
     pdf_path = output_dir / "report.pdf"
-    pdf_path.write_bytes(render_pdf(
-        findings, population_pdf_limit=population_pdf_limit, table_pdf_limit=table_pdf_limit,
-        population_csv=population_csv, findings_json=findings_json))
+    pdf_path.write_bytes(
+        render_pdf(
+            findings,
+            population_pdf_limit=population_pdf_limit,
+            table_pdf_limit=table_pdf_limit,
+            population_csv=population_csv,
+            findings_json=findings_json,
+        )
+    )
     paths["report.pdf"] = pdf_path
     return paths

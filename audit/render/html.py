@@ -31,7 +31,8 @@ def environment() -> jinja2.Environment:
     if not (TEMPLATES_DIR / REPORT_TEMPLATE).is_file():
         raise AuditError(
             f"report templates not found in {TEMPLATES_DIR}: run from a source checkout "
-            "installed with `pip install -e .`")
+            "installed with `pip install -e .`"
+        )
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
@@ -42,21 +43,19 @@ def environment() -> jinja2.Environment:
     )
 
 
-def _context(findings: dict, *, medium: str, population_limit: int | None,
-             table_limit: int | None) -> dict:
-    context = view.build_context(findings, medium=medium, population_limit=population_limit,
-                                 table_limit=table_limit)
+def _context(findings: dict, *, medium: str, population_limit: int | None, table_limit: int | None) -> dict:
+    context = view.build_context(findings, medium=medium, population_limit=population_limit, table_limit=table_limit)
     context["when"] = partial(view.local_time, zone=view.report_zone(findings))
     context["safe_url"] = view.safe_url
     return context
 
 
-def iter_html(findings: dict, *, medium: str = "html", population_limit: int | None = None,
-              table_limit: int | None = None) -> Iterator[str]:
+def iter_html(
+    findings: dict, *, medium: str = "html", population_limit: int | None = None, table_limit: int | None = None
+) -> Iterator[str]:
     """The report as a stream of text chunks, so a large population never sits in one string."""
     template = environment().get_template(REPORT_TEMPLATE)
-    context = _context(findings, medium=medium, population_limit=population_limit,
-                       table_limit=table_limit)
+    context = _context(findings, medium=medium, population_limit=population_limit, table_limit=table_limit)
     return template.generate(context)
 
 

@@ -99,8 +99,14 @@ def _utc(value: str) -> datetime:
     return datetime.fromisoformat(value).astimezone(UTC).replace(tzinfo=None)
 
 
-def render_pdf(findings: dict, *, population_pdf_limit: int = 500, table_pdf_limit: int = 25,
-               population_csv: bytes | None = None, findings_json: bytes | None = None) -> bytes:
+def render_pdf(
+    findings: dict,
+    *,
+    population_pdf_limit: int = 500,
+    table_pdf_limit: int = 25,
+    population_csv: bytes | None = None,
+    findings_json: bytes | None = None,
+) -> bytes:
     """The unsigned report.pdf (PDF/A-3b) with population.csv and findings.json attached.
 
     `population_csv` and `findings_json` are the attachments' bytes when the caller already
@@ -110,24 +116,38 @@ def render_pdf(findings: dict, *, population_pdf_limit: int = 500, table_pdf_lim
         population_csv = population_csv_bytes(findings)
     if findings_json is None:
         findings_json = findings_json_bytes(findings)
-    html_text = "".join(iter_html(findings, medium="pdf", population_limit=population_pdf_limit,
-                                  table_limit=table_pdf_limit))
+    html_text = "".join(
+        iter_html(findings, medium="pdf", population_limit=population_pdf_limit, table_limit=table_pdf_limit)
+    )
     fetcher = DataOnlyFetcher()
     stamp = _utc(findings["generated_at"])
     attachments = [
         weasyprint.Attachment(
-            file_obj=io.BytesIO(population_csv), url_fetcher=fetcher,
-            name="population.csv", description="One row per deployment with its verdicts",
-            created=stamp, modified=stamp, relationship="Data"),
+            file_obj=io.BytesIO(population_csv),
+            url_fetcher=fetcher,
+            name="population.csv",
+            description="One row per deployment with its verdicts",
+            created=stamp,
+            modified=stamp,
+            relationship="Data",
+        ),
         weasyprint.Attachment(
-            file_obj=io.BytesIO(findings_json), url_fetcher=fetcher,
-            name="findings.json", description="Every verdict, setting and completeness record",
-            created=stamp, modified=stamp, relationship="Data"),
+            file_obj=io.BytesIO(findings_json),
+            url_fetcher=fetcher,
+            name="findings.json",
+            description="Every verdict, setting and completeness record",
+            created=stamp,
+            modified=stamp,
+            relationship="Data",
+        ),
     ]
     with _quiet_weasyprint(), _source_date_epoch(stamp):
         document = weasyprint.HTML(string=html_text, url_fetcher=fetcher, base_url=None)
         pdf = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=attachments)
     if fetcher.refused:
-        LOG.warning("refused %d external resource(s) referenced by the report, first: %s",
-                    len(fetcher.refused), fetcher.refused[0][:200])
+        LOG.warning(
+            "refused %d external resource(s) referenced by the report, first: %s",
+            len(fetcher.refused),
+            fetcher.refused[0][:200],
+        )
     return pdf

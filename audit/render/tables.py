@@ -26,15 +26,40 @@ from collections.abc import Iterator
 from pathlib import Path
 
 POPULATION_COLUMNS = (
-    "repository", "run_id", "run_attempt", "environment", "head_sha", "head_branch", "actor",
-    "triggering_actor", "created_at", "outcome", "pr_number", "pr_author", "pr_approvers",
-    "deploy_approvers", "approval_requested_at", "approved_at",
+    "repository",
+    "run_id",
+    "run_attempt",
+    "environment",
+    "head_sha",
+    "head_branch",
+    "actor",
+    "triggering_actor",
+    "created_at",
+    "outcome",
+    "pr_number",
+    "pr_author",
+    "pr_approvers",
+    "deploy_approvers",
+    "approval_requested_at",
+    "approved_at",
 )
 """The deployment columns of population.csv, in contract order; control columns follow."""
 
 FINDINGS_KEYS = (
-    "quarter", "period", "generated_at", "generator", "demo", "organization", "repositories",
-    "settings", "completeness", "extraction_log", "controls", "criteria", "deployments", "sample",
+    "quarter",
+    "period",
+    "generated_at",
+    "generator",
+    "demo",
+    "organization",
+    "repositories",
+    "settings",
+    "completeness",
+    "extraction_log",
+    "controls",
+    "criteria",
+    "deployments",
+    "sample",
 )
 """Top-level keys of findings.json in contract order; any other key follows them."""
 
@@ -80,8 +105,9 @@ def population_rows(findings: dict) -> list[dict]:
 def population_csv_bytes(findings: dict) -> bytes:
     """population.csv as UTF-8 bytes (also attached inside the PDF)."""
     buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, fieldnames=population_columns(findings), lineterminator="\n",
-                            quoting=csv.QUOTE_NONNUMERIC)
+    writer = csv.DictWriter(
+        buffer, fieldnames=population_columns(findings), lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC
+    )
     writer.writeheader()
     writer.writerows(iter_population_rows(findings))
     return buffer.getvalue().encode("utf-8")

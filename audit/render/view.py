@@ -101,20 +101,25 @@ def weekly_chart(findings: dict, zone: ZoneInfo) -> dict:
             weeks.append(key)
         day += timedelta(days=1)
     counts = Counter(
-        datetime.fromisoformat(d["created_at"]).astimezone(zone).isocalendar()[:2]
-        for d in findings["deployments"])
+        datetime.fromisoformat(d["created_at"]).astimezone(zone).isocalendar()[:2] for d in findings["deployments"]
+    )
     height, width = 150.0, 600.0
     axis = _axis(max((counts[w] for w in weeks), default=0), height)
     slot = width / max(len(weeks), 1)
     bars = []
     for index, week in enumerate(weeks):
         bar_height = counts[week] / axis["top"] * height
-        bars.append({
-            "label": f"W{week[1]:02d}", "count": counts[week],
-            "x": round(index * slot + slot * 0.15, 2), "width": round(slot * 0.7, 2),
-            "y": round(height - bar_height, 2), "height": round(bar_height, 2),
-            "center": round(index * slot + slot / 2, 2),
-        })
+        bars.append(
+            {
+                "label": f"W{week[1]:02d}",
+                "count": counts[week],
+                "x": round(index * slot + slot * 0.15, 2),
+                "width": round(slot * 0.7, 2),
+                "y": round(height - bar_height, 2),
+                "height": round(bar_height, 2),
+                "center": round(index * slot + slot / 2, 2),
+            }
+        )
     return {"bars": bars, "axis": axis, "width": width, "height": height}
 
 
@@ -129,11 +134,13 @@ def verdict_chart(findings: dict) -> dict:
         for verdict in VERDICT_ORDER:
             share = counts.get(verdict, 0) / total * width if total else 0.0
             if share:
-                segments.append({"verdict": verdict, "x": round(x, 2), "width": round(share, 2),
-                                 "count": counts[verdict]})
+                segments.append(
+                    {"verdict": verdict, "x": round(x, 2), "width": round(share, 2), "count": counts[verdict]}
+                )
             x += share
-        rows.append({"id": control["id"], "y": index * 22, "segments": segments,
-                     "fail": counts.get("fail", 0), "total": total})
+        rows.append(
+            {"id": control["id"], "y": index * 22, "segments": segments, "fail": counts.get("fail", 0), "total": total}
+        )
     return {"rows": rows, "width": width, "height": len(rows) * 22}
 
 
@@ -144,13 +151,13 @@ def latency_chart(findings: dict) -> dict:
     minutes = []
     for d in findings["deployments"]:
         if d.get("approval_requested_at") and d.get("approved_at"):
-            delta = (datetime.fromisoformat(d["approved_at"])
-                     - datetime.fromisoformat(d["approval_requested_at"]))
+            delta = datetime.fromisoformat(d["approved_at"]) - datetime.fromisoformat(d["approval_requested_at"])
             minutes.append(delta.total_seconds() / 60)
     bins = []
     for low, high in zip(edges, [*edges[1:], None], strict=True):
         count = sum(1 for m in minutes if m > low and (high is None or m <= high)) + (
-            sum(1 for m in minutes if m <= 0) if low == 0 else 0)
+            sum(1 for m in minutes if m <= 0) if low == 0 else 0
+        )
         label = f"> {low}" if high is None else f"{low}–{high}"
         bins.append({"label": label, "count": count, "late": high is None or high > window})
     height, width = 150.0, 600.0
@@ -158,12 +165,25 @@ def latency_chart(findings: dict) -> dict:
     slot = width / len(bins)
     for index, item in enumerate(bins):
         bar_height = item["count"] / axis["top"] * height
-        item.update({"x": round(index * slot + slot * 0.1, 2), "width": round(slot * 0.8, 2),
-                     "y": round(height - bar_height, 2), "height": round(bar_height, 2),
-                     "center": round(index * slot + slot / 2, 2)})
+        item.update(
+            {
+                "x": round(index * slot + slot * 0.1, 2),
+                "width": round(slot * 0.8, 2),
+                "y": round(height - bar_height, 2),
+                "height": round(bar_height, 2),
+                "center": round(index * slot + slot / 2, 2),
+            }
+        )
     median = sorted(minutes)[len(minutes) // 2] if minutes else None
-    return {"bins": bins, "axis": axis, "width": width, "height": height, "window": window,
-            "measured": len(minutes), "median": None if median is None else round(median)}
+    return {
+        "bins": bins,
+        "axis": axis,
+        "width": width,
+        "height": height,
+        "window": window,
+        "measured": len(minutes),
+        "median": None if median is None else round(median),
+    }
 
 
 def control_rows(findings: dict) -> list[dict]:
@@ -175,14 +195,19 @@ def control_rows(findings: dict) -> list[dict]:
         if counts["fail"]:
             conclusions.append(("fail", f"Exceptions noted ({counts['fail']})"))
         if counts["not_available"]:
-            conclusions.append(
-                ("not_available", f"Evidence not available ({counts['not_available']})"))
+            conclusions.append(("not_available", f"Evidence not available ({counts['not_available']})"))
         if counts["error"]:
             conclusions.append(("error", f"Not evaluated: errors ({counts['error']})"))
         if not conclusions:
             conclusions.append(("pass", "No exceptions noted"))
-        rows.append({"control": control, "counts": counts, "conclusions": conclusions,
-                     "tested": sum(counts.values()) - counts["not_applicable"]})
+        rows.append(
+            {
+                "control": control,
+                "counts": counts,
+                "conclusions": conclusions,
+                "tested": sum(counts.values()) - counts["not_applicable"],
+            }
+        )
     return rows
 
 
@@ -192,13 +217,21 @@ def exception_groups(findings: dict, limit: int | None) -> list[dict]:
     for control in findings["controls"]:
         control_id = control["id"]
         items = [
-            {"deployment": d, "result": d["controls"][control_id],
-             "response": (d.get("responses") or {}).get(control_id)}
+            {
+                "deployment": d,
+                "result": d["controls"][control_id],
+                "response": (d.get("responses") or {}).get(control_id),
+            }
             for d in findings["deployments"]
             if d["controls"].get(control_id, {}).get("verdict") in EXCEPTION_VERDICTS
         ]
-        groups.append({"control": control, "entries": limited(items, limit),
-                       "responses": sum(1 for item in items if item["response"])})
+        groups.append(
+            {
+                "control": control,
+                "entries": limited(items, limit),
+                "responses": sum(1 for item in items if item["response"]),
+            }
+        )
     return groups
 
 
@@ -208,25 +241,36 @@ def sample_rows(findings: dict) -> list[dict]:
     if not sample:
         return []
     index = {(d["repository"], d["run_id"], d["environment"]): d for d in findings["deployments"]}
-    return [{"item": item,
-             "deployment": index.get((item["repository"], item["run_id"], item["environment"]))}
-            for item in sample["items"]]
+    return [
+        {"item": item, "deployment": index.get((item["repository"], item["run_id"], item["environment"]))}
+        for item in sample["items"]
+    ]
 
 
 def extraction_summary(findings: dict) -> list[dict]:
     """The extraction log summed per repository: queries, rows, requests, lowest rate left."""
     summary: dict[str, dict] = {}
     for entry in findings.get("extraction_log", []):
-        row = summary.setdefault(entry["repository"], {
-            "repository": entry["repository"], "queries": 0, "rows": 0, "requests": 0,
-            "rate_remaining": None, "first": entry["started_at"], "last": entry["started_at"]})
+        row = summary.setdefault(
+            entry["repository"],
+            {
+                "repository": entry["repository"],
+                "queries": 0,
+                "rows": 0,
+                "requests": 0,
+                "rate_remaining": None,
+                "first": entry["started_at"],
+                "last": entry["started_at"],
+            },
+        )
         row["queries"] += 1
         row["rows"] += entry.get("rows") or 0
         row["requests"] += entry.get("requests") or 0
         remaining = entry.get("rate_remaining")
         if remaining is not None:
-            row["rate_remaining"] = (remaining if row["rate_remaining"] is None
-                                     else min(row["rate_remaining"], remaining))
+            row["rate_remaining"] = (
+                remaining if row["rate_remaining"] is None else min(row["rate_remaining"], remaining)
+            )
         row["first"] = min(row["first"], entry["started_at"])
         row["last"] = max(row["last"], entry["started_at"])
     return [summary[key] for key in sorted(summary)]
@@ -236,8 +280,8 @@ def summary_figures(findings: dict) -> dict:
     """Headline numbers for the executive summary."""
     deployments = findings["deployments"]
     with_exception = sum(
-        1 for d in deployments
-        if any(result.get("verdict") == "fail" for result in d["controls"].values()))
+        1 for d in deployments if any(result.get("verdict") == "fail" for result in d["controls"].values())
+    )
     controls_with_exceptions = sum(1 for c in findings["controls"] if c["counts"].get("fail"))
     return {
         "deployments": len(deployments),
@@ -249,8 +293,7 @@ def summary_figures(findings: dict) -> dict:
     }
 
 
-def build_context(findings: dict, *, medium: str, population_limit: int | None,
-                  table_limit: int | None) -> dict:
+def build_context(findings: dict, *, medium: str, population_limit: int | None, table_limit: int | None) -> dict:
     """Everything the report template needs; `medium` is "html" or "pdf"."""
     zone = report_zone(findings)
     windows = findings["completeness"].get("windows", [])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite_utils
 
 from audit.config import Settings
+from audit.demo.fakegithub import FakeGitHub
 from audit.extract import Extractor, GitHubClient
-from audit.fakegithub import FakeGitHub
 from audit.quarter import Quarter
 from audit.store import ensure_schema
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 
 from audit.config import Settings
-from audit.demo import build_demo_world
+from audit.demo.fakegithub import FakeGitHub
+from audit.demo.organisation import build_demo_world
 from audit.evaluate import evaluate_quarter
-from audit.fakegithub import FakeGitHub
 
 from .conftest import QUARTER, extract, new_store
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import requests
 
-from audit.fakegithub import FakeGitHub, synthetic_world
-from audit.fakegithub.graphql import decode_node_id
-from tests.fakegithub.test_schemas import registry, validate  # noqa: F401 - pytest fixture
+from audit.demo.fakegithub import FakeGitHub, synthetic_world
+from audit.demo.fakegithub.graphql import decode_node_id
+from tests.demo.test_schemas import registry, validate  # noqa: F401 - pytest fixture
 
 RUNS = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on WorkflowRun { id runNumber } } }"
 
@@ -34,10 +34,17 @@ def test_connections_need_first_or_last_up_to_100() -> None:
     with FakeGitHub(synthetic_world(deployments=1)) as server:
         runs = requests.get(f"{server.base_url}/repos/synthetic/service-000/actions/runs", timeout=10).json()
         ids = [runs["workflow_runs"][0]["node_id"]]
-        unpaged = _post(server, "query($ids: [ID!]!) { nodes(ids: $ids) { ... on WorkflowRun { "
-                        "deploymentReviews { totalCount } } } }", {"ids": ids})
-        too_many = _post(server, "query($ids: [ID!]!) { nodes(ids: $ids) { ... on WorkflowRun { "
-                         "deploymentReviews(first: 101) { totalCount } } } }", {"ids": ids})
+        unpaged = _post(
+            server,
+            "query($ids: [ID!]!) { nodes(ids: $ids) { ... on WorkflowRun { deploymentReviews { totalCount } } } }",
+            {"ids": ids},
+        )
+        too_many = _post(
+            server,
+            "query($ids: [ID!]!) { nodes(ids: $ids) { ... on WorkflowRun { "
+            "deploymentReviews(first: 101) { totalCount } } } }",
+            {"ids": ids},
+        )
     assert "first" in unpaged["errors"][0]["message"]
     assert "limit of 100" in too_many["errors"][0]["message"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from audit.fakegithub import FakeGitHub, synthetic_world
+from audit.demo.fakegithub import FakeGitHub, synthetic_world
 
 from .conftest import extract, new_store
 

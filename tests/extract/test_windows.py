@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from audit.config import Settings
+from audit.demo.fakegithub import FakeGitHub, synthetic_world
 from audit.extract import Extractor, GitHubClient
 from audit.extract.capture import RESULT_CAP, ExtractionSummary
-from audit.fakegithub import FakeGitHub, synthetic_world
 
 from .conftest import QUARTER, new_store
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from audit.fakegithub import FakeGitHub
+from audit.demo.fakegithub import FakeGitHub
 from tests.reliability.helpers import evidence, extract_quarter, small_world, verdicts
 
 

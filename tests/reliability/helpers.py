@@ -11,9 +11,9 @@ import sqlite3
 from pathlib import Path
 
 from audit.config import Settings
+from audit.demo.fakegithub import World, synthetic_world
 from audit.evaluate import evaluate_quarter
 from audit.extract import Extractor, GitHubClient
-from audit.fakegithub import World, synthetic_world
 from audit.quarter import Quarter
 from audit.store import open_store
 from tests.scans.factories import bandit_report, bandit_result

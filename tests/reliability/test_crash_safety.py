@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from audit.fakegithub import FakeGitHub
+from audit.demo.fakegithub import FakeGitHub
 from audit.store import writer_lock
 from tests.conftest import ROOT, run_cli
 from tests.reliability.helpers import (

@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from audit.fakegithub import FakeGitHub
+from audit.demo.fakegithub import FakeGitHub
 from tests.conftest import run_cli
 from tests.reliability.helpers import CANARY, QUARTER, REPOSITORY, cli_env
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import audit.extract.client as client_module
-from audit.fakegithub import FakeGitHub, synthetic_world
+from audit.demo.fakegithub import FakeGitHub, synthetic_world
 from tests.reliability.helpers import REPOSITORY, captured_runs, extract_quarter, run_order
 from tests.scans.factories import as_json, bandit_report, bandit_result, sarif_log, zip_bomb, zip_of
 

@@ -7,7 +7,7 @@ error messages are exercised too; then every byte written is searched.
 
 from __future__ import annotations
 
-from audit.fakegithub import FakeGitHub
+from audit.demo.fakegithub import FakeGitHub
 from tests.conftest import run_cli
 from tests.reliability.helpers import CANARY, QUARTER, REPOSITORY, cli_env, run_order
 

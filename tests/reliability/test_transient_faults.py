@@ -13,8 +13,8 @@ import time
 import pytest
 from github import GithubException
 
+from audit.demo.fakegithub import FakeGitHub
 from audit.extract.client import MAX_RETRIES, WaitTooLong
-from audit.fakegithub import FakeGitHub
 from tests.conftest import run_cli
 from tests.reliability.helpers import (
     QUARTER,

@@ -53,8 +53,7 @@ def hostile_findings(fetch_recorder):
 @pytest.fixture(scope="package")
 def package(tmp_path_factory, hostile_findings) -> dict[str, Path]:
     """write_report over the hostile findings, once for the whole test package."""
-    return write_report(hostile_findings, tmp_path_factory.mktemp("package"),
-                        population_pdf_limit=POPULATION_LIMIT)
+    return write_report(hostile_findings, tmp_path_factory.mktemp("package"), population_pdf_limit=POPULATION_LIMIT)
 
 
 def poppler(tool: str, *args: str) -> str:

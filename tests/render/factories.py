@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 
-from audit.render.synthetic import synthetic_findings
+from benchmarks.synthetic import synthetic_findings
 
 HOSTILE_TEMPLATES = (
     "<script>alert(1)</script>",
@@ -24,9 +24,16 @@ def hostile_strings(port: int) -> list[str]:
     return [template.format(port=port) for template in HOSTILE_TEMPLATES]
 
 
-def make_findings(n_deployments: int = 12, *, demo: bool = True, seed: int = 1,
-                  organization: str | None = "acme-fintech", sample: bool = True,
-                  deployments: list[dict] | None = None, **top_level) -> dict:
+def make_findings(
+    n_deployments: int = 12,
+    *,
+    demo: bool = True,
+    seed: int = 1,
+    organization: str | None = "acme-fintech",
+    sample: bool = True,
+    deployments: list[dict] | None = None,
+    **top_level,
+) -> dict:
     """A findings dict of `n_deployments` (or exactly `deployments`, each a full row)."""
     findings = copy.deepcopy(synthetic_findings(n_deployments, seed))
     findings["demo"] = demo
@@ -50,7 +57,7 @@ def make_hostile_findings(port: int, n_deployments: int = 20) -> dict:
     """Findings whose GitHub-sourced text is hostile markup pointing at 127.0.0.1:`port`."""
     findings = make_findings(n_deployments)
     strings = hostile_strings(port)
-    for index, deployment in enumerate(findings["deployments"][:len(strings) * 2]):
+    for index, deployment in enumerate(findings["deployments"][: len(strings) * 2]):
         text = strings[index % len(strings)]
         deployment["pr_title"] = text
         deployment["head_branch"] = text
@@ -58,14 +65,15 @@ def make_hostile_findings(port: int, n_deployments: int = 20) -> dict:
         deployment["pr_approvers"] = [text, "alice-ng"]
         deployment["html_url"] = "javascript:alert(1)" if index == 0 else deployment["html_url"]
         control_id = "change.reviewed"
-        deployment["controls"][control_id] = {"verdict": "fail",
-                                              "detail": f"Run {deployment['run_id']}: {text}"}
+        deployment["controls"][control_id] = {"verdict": "fail", "detail": f"Run {deployment['run_id']}: {text}"}
         deployment["responses"][control_id] = {
-            "response": text, "author": text, "recorded_at": deployment["created_at"],
-            "reference": text}
+            "response": text,
+            "author": text,
+            "recorded_at": deployment["created_at"],
+            "reference": text,
+        }
     findings["repositories"] = [*findings["repositories"], strings[1]]
-    findings["completeness"]["mismatches"] = [
-        {"repository": strings[2], "run_id": 1, "reason": strings[3]}]
+    findings["completeness"]["mismatches"] = [{"repository": strings[2], "run_id": 1, "reason": strings[3]}]
     recount(findings)
     return findings
 

@@ -10,8 +10,7 @@ from audit.render import render_html
 
 from .factories import hostile_strings, make_findings
 
-SECTION_IDS = ("cover", "summary", "matrix", "exceptions", "completeness", "sample",
-               "population", "verify")
+SECTION_IDS = ("cover", "summary", "matrix", "exceptions", "completeness", "sample", "population", "verify")
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +29,9 @@ def test_no_sample_section_without_sample():
 
 def test_self_contained(html):
     # Only <a href> may point outside (run pages on GitHub); nothing is ever loaded.
-    assert not re.search(r"""(?:src|srcset|data|poster|action)\s*=\s*["']?\s*(?:https?:|//|file:)""",
-                         html, re.IGNORECASE)
+    assert not re.search(
+        r"""(?:src|srcset|data|poster|action)\s*=\s*["']?\s*(?:https?:|//|file:)""", html, re.IGNORECASE
+    )
     assert not re.search(r"<link\b", html, re.IGNORECASE)
     assert not re.search(r"<script\b", html, re.IGNORECASE)
     assert "@import" not in html and "url(" not in html
@@ -63,16 +63,18 @@ def test_no_demo_marking_for_real_evidence():
     assert "DEMO" not in html
 
 
-@pytest.mark.parametrize(("counts", "expected"), [
-    ({"pass": 9, "fail": 0, "not_applicable": 1, "not_available": 0, "error": 0},
-     ["No exceptions noted"]),
-    ({"pass": 7, "fail": 3, "not_applicable": 0, "not_available": 0, "error": 0},
-     ["Exceptions noted (3)"]),
-    ({"pass": 8, "fail": 0, "not_applicable": 0, "not_available": 2, "error": 0},
-     ["Evidence not available (2)"]),
-    ({"pass": 5, "fail": 1, "not_applicable": 0, "not_available": 2, "error": 1},
-     ["Exceptions noted (1)", "Evidence not available (2)", "Not evaluated: errors (1)"]),
-])
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ({"pass": 9, "fail": 0, "not_applicable": 1, "not_available": 0, "error": 0}, ["No exceptions noted"]),
+        ({"pass": 7, "fail": 3, "not_applicable": 0, "not_available": 0, "error": 0}, ["Exceptions noted (3)"]),
+        ({"pass": 8, "fail": 0, "not_applicable": 0, "not_available": 2, "error": 0}, ["Evidence not available (2)"]),
+        (
+            {"pass": 5, "fail": 1, "not_applicable": 0, "not_available": 2, "error": 1},
+            ["Exceptions noted (1)", "Evidence not available (2)", "Not evaluated: errors (1)"],
+        ),
+    ],
+)
 def test_matrix_conclusion(counts, expected):
     findings = make_findings(3)
     findings["controls"][0]["counts"] = counts
@@ -85,9 +87,14 @@ def test_management_response_shown_beside_unchanged_verdict():
     findings = make_findings(3)
     deployment = findings["deployments"][0]
     deployment["controls"]["deploy.approved"] = {"verdict": "fail", "detail": "Run 1: rejected."}
-    deployment["responses"] = {"deploy.approved": {
-        "response": "Accepted by the CAB.", "author": "cl", "recorded_at": deployment["created_at"],
-        "reference": "CHG-1"}}
+    deployment["responses"] = {
+        "deploy.approved": {
+            "response": "Accepted by the CAB.",
+            "author": "cl",
+            "recorded_at": deployment["created_at"],
+            "reference": "CHG-1",
+        }
+    }
     html = render_html(findings)
     row = html.split("Run 1: rejected.", 1)[1].split("</tr>", 1)[0]
     before = html.split("Run 1: rejected.", 1)[0].rsplit("<tr>", 1)[1]
@@ -104,8 +111,7 @@ def test_hostile_text_is_escaped():
     findings["deployments"][0]["html_url"] = "javascript:alert(1)"
     html = render_html(findings)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    for raw in ("<script>", "<img src=", '<link rel="stylesheet"', "<style>@import",
-                '<link rel="attachment"'):
+    for raw in ("<script>", "<img src=", '<link rel="stylesheet"', "<style>@import", '<link rel="attachment"'):
         assert raw not in html
     assert "javascript:" not in html
 
@@ -122,8 +128,11 @@ def test_empty_quarter_renders():
 
 def test_period_shown_in_report_time_zone():
     findings = make_findings(3)
-    findings["period"] = {"start": "2024-03-31T22:00:00+00:00", "end": "2024-06-30T22:00:00+00:00",
-                          "timezone": "Europe/Berlin"}
+    findings["period"] = {
+        "start": "2024-03-31T22:00:00+00:00",
+        "end": "2024-06-30T22:00:00+00:00",
+        "timezone": "Europe/Berlin",
+    }
     html = render_html(findings)
     assert "from 2024-04-01 00:00:00 (inclusive) to 2024-07-01 00:00:00 (exclusive)" in html
     assert "time zone Europe/Berlin" in html

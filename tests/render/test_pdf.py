@@ -14,9 +14,15 @@ from audit.render import render_pdf
 
 from .conftest import POPULATION_LIMIT, poppler
 
-SECTION_HEADINGS = ("Executive summary", "Control matrix", "Exceptions",
-                    "Completeness and methodology", "Auditor sample", "Population",
-                    "Verifying this package")
+SECTION_HEADINGS = (
+    "Executive summary",
+    "Control matrix",
+    "Exceptions",
+    "Completeness and methodology",
+    "Auditor sample",
+    "Population",
+    "Verifying this package",
+)
 
 
 @pytest.mark.parametrize("heading", SECTION_HEADINGS)
@@ -115,13 +121,20 @@ def test_fetcher_refuses_everything_but_data_uris(fetch_recorder):
     port, hits = fetch_recorder
     before = len(hits)
     fetcher = DataOnlyFetcher()
-    raw = (f'<link rel="stylesheet" href="http://127.0.0.1:{port}/y">'
-           f'<style>@import url(http://127.0.0.1:{port}/z);</style>'
-           f'<link rel="attachment" href="file:///etc/hostname">'
-           f'<img src="http://127.0.0.1:{port}/x"><img src="data:image/svg+xml,%3Csvg/%3E">')
+    raw = (
+        f'<link rel="stylesheet" href="http://127.0.0.1:{port}/y">'
+        f"<style>@import url(http://127.0.0.1:{port}/z);</style>"
+        f'<link rel="attachment" href="file:///etc/hostname">'
+        f'<img src="http://127.0.0.1:{port}/x"><img src="data:image/svg+xml,%3Csvg/%3E">'
+    )
     pdf = weasyprint.HTML(string=raw, url_fetcher=fetcher).write_pdf()
     assert len(hits) == before
-    assert sorted(fetcher.refused) == sorted([
-        f"http://127.0.0.1:{port}/y", f"http://127.0.0.1:{port}/z",
-        "file:///etc/hostname", f"http://127.0.0.1:{port}/x"])
+    assert sorted(fetcher.refused) == sorted(
+        [
+            f"http://127.0.0.1:{port}/y",
+            f"http://127.0.0.1:{port}/z",
+            "file:///etc/hostname",
+            f"http://127.0.0.1:{port}/x",
+        ]
+    )
     assert b"/EmbeddedFiles" not in pdf

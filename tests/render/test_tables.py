@@ -14,8 +14,15 @@ from audit.render.tables import POPULATION_COLUMNS, findings_json_bytes
 from .factories import make_deployment, make_findings
 
 CONTROL_IDS = [
-    "change.reviewed", "deploy.approved", "deploy.dual_control", "deploy.independent",
-    "deploy.timely", "tests.passed", "scan.clean", "deploy.from_main", "evidence.retained",
+    "change.reviewed",
+    "deploy.approved",
+    "deploy.dual_control",
+    "deploy.independent",
+    "deploy.timely",
+    "tests.passed",
+    "scan.clean",
+    "deploy.from_main",
+    "evidence.retained",
 ]
 
 
@@ -38,9 +45,11 @@ def test_lines_end_with_newline_only(tmp_path):
 
 def test_lists_joined_none_empty_verdicts_in_columns(tmp_path):
     findings = make_findings(2)
-    findings["deployments"] = [make_deployment(
-        findings, pr_approvers=["alice-ng", "bob-okafor"], deploy_approvers=[],
-        pr_number=None, approved_at=None)]
+    findings["deployments"] = [
+        make_deployment(
+            findings, pr_approvers=["alice-ng", "bob-okafor"], deploy_approvers=[], pr_number=None, approved_at=None
+        )
+    ]
     row = population_rows(findings)[0]
     assert row["pr_approvers"] == "alice-ng;bob-okafor"
     assert row["deploy_approvers"] == ""
@@ -49,16 +58,19 @@ def test_lists_joined_none_empty_verdicts_in_columns(tmp_path):
         assert row[control_id] == findings["deployments"][0]["controls"][control_id]["verdict"]
 
 
-@pytest.mark.parametrize(("value", "written"), [
-    ("=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")"),
-    ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
-    ("-2+3", "'-2+3"),
-    ("@SUM(A1)", "'@SUM(A1)"),
-    ("\tx", "'\tx"),
-    ("\rx", "'\rx"),
-    ("feature/=x", "feature/=x"),
-    ("main", "main"),
-])
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("feature/=x", "feature/=x"),
+        ("main", "main"),
+    ],
+)
 def test_formula_injection_neutralised(tmp_path, value, written):
     findings = make_findings(2)
     findings["deployments"] = [make_deployment(findings, head_branch=value, actor=value)]

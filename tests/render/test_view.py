@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from audit.render import view
-from audit.render.synthetic import synthetic_findings
+from benchmarks.synthetic import synthetic_findings
 
 from .factories import make_deployment, make_findings
 
@@ -21,16 +21,18 @@ def test_weekly_chart_covers_every_week_and_every_deployment():
     assert all(0 <= bar["y"] <= chart["height"] for bar in chart["bars"])
 
 
-@pytest.mark.parametrize(("requested", "approved", "label"), [
-    ("2024-04-02T10:00:00+00:00", "2024-04-02T10:00:00+00:00", "0–5"),
-    ("2024-04-02T10:00:00+00:00", "2024-04-02T12:00:00+00:00", "60–120"),
-    ("2024-04-02T10:00:00+00:00", "2024-04-02T12:01:00+00:00", "120–240"),
-    ("2024-04-02T10:00:00+00:00", "2024-04-05T10:00:00+00:00", "> 960"),
-])
+@pytest.mark.parametrize(
+    ("requested", "approved", "label"),
+    [
+        ("2024-04-02T10:00:00+00:00", "2024-04-02T10:00:00+00:00", "0–5"),
+        ("2024-04-02T10:00:00+00:00", "2024-04-02T12:00:00+00:00", "60–120"),
+        ("2024-04-02T10:00:00+00:00", "2024-04-02T12:01:00+00:00", "120–240"),
+        ("2024-04-02T10:00:00+00:00", "2024-04-05T10:00:00+00:00", "> 960"),
+    ],
+)
 def test_latency_bins(requested, approved, label):
     findings = make_findings(2)
-    findings["deployments"] = [make_deployment(
-        findings, approval_requested_at=requested, approved_at=approved)]
+    findings["deployments"] = [make_deployment(findings, approval_requested_at=requested, approved_at=approved)]
     chart = view.latency_chart(findings)
     assert {b["label"]: b["count"] for b in chart["bins"]}[label] == 1
     assert chart["measured"] == 1
@@ -48,10 +50,16 @@ def test_verdict_bars_fill_the_width():
         assert sum(s["width"] for s in row["segments"]) == pytest.approx(chart["width"], abs=0.1)
 
 
-@pytest.mark.parametrize(("url", "shown"), [
-    ("https://github.com/o/r/actions/runs/1", "https://github.com/o/r/actions/runs/1"),
-    ("javascript:alert(1)", None), ("http://evil/", None), ("data:text/html,x", None), (None, None),
-])
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://github.com/o/r/actions/runs/1", "https://github.com/o/r/actions/runs/1"),
+        ("javascript:alert(1)", None),
+        ("http://evil/", None),
+        ("data:text/html,x", None),
+        (None, None),
+    ],
+)
 def test_safe_url(url, shown):
     assert view.safe_url(url) == shown
 

@@ -29,8 +29,8 @@ from typing import Any
 
 from graphql import GraphQLError, build_schema, graphql_sync
 
-from audit.fakegithub.render import iso, node_id
-from audit.fakegithub.world import (
+from audit.demo.fakegithub.render import iso, node_id
+from audit.demo.fakegithub.world import (
     Approval,
     Job,
     PullRequest,
@@ -453,8 +453,7 @@ class _DeploymentReview:
         # Like the REST `/approvals` answer: environments deleted since are not listed.
         names = [name for name in self.approval.environments if name in known]
         nodes = [
-            {"id": node_id("Environment", known[name].id), "databaseId": known[name].id, "name": name}
-            for name in names
+            {"id": node_id("Environment", known[name].id), "databaseId": known[name].id, "name": name} for name in names
         ]
         return _connection(nodes, **page)
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import github
 
-from audit.fakegithub import FakeGitHub
+from audit.demo.fakegithub import FakeGitHub
 
 
 def test_pygithub_lists_runs_jobs_and_deployments(demo_server: FakeGitHub) -> None:
-    client = github.Github(
-        base_url=demo_server.base_url, auth=github.Auth.Token("demo"), per_page=100, retry=None
-    )
+    client = github.Github(base_url=demo_server.base_url, auth=github.Auth.Token("demo"), per_page=100, retry=None)
     repo = client.get_repo("acme-fintech/ledger")
     assert repo.default_branch == "trunk"
     runs = repo.get_workflow_runs(created="2024-06-01..2024-06-30", event="push")

@@ -11,7 +11,7 @@ It speaks the parts of GitHub's behaviour our extractor depends on (see DESIGN.m
 - artifact downloads: 302 to a blob URL that rejects an Authorization header, 410 when
   the artifact expired;
 - `GET /repos/{o}/{r}/actions/artifacts`, every run's artifacts newest first;
-- `POST /graphql` for the queries batched extraction makes (`audit.fakegithub.graphql`),
+- `POST /graphql` for the queries batched extraction makes (`audit.demo.fakegithub.graphql`),
   counted in the request log like any other request;
 - injectable faults (`add_fault`): 5xx, 403/429 with `retry-after`, primary-limit
   exhaustion, slow responses.
@@ -40,9 +40,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-from audit.fakegithub import render
-from audit.fakegithub.graphql import execute as execute_graphql
-from audit.fakegithub.world import Repository, WorkflowRun, World
+from audit.demo.fakegithub import render
+from audit.demo.fakegithub.graphql import execute as execute_graphql
+from audit.demo.fakegithub.world import Repository, WorkflowRun, World
 
 DOCS = "https://docs.github.com/rest"
 RESULT_CAP = 1000
@@ -208,8 +208,7 @@ class FakeGitHub:
             return sum(
                 1
                 for record in self._requests
-                if (include_blobs or not record.blob)
-                and (prefix is None or record.path.startswith(prefix))
+                if (include_blobs or not record.blob) and (prefix is None or record.path.startswith(prefix))
             )
 
     def reset_requests(self) -> None:
@@ -385,7 +384,8 @@ class FakeGitHub:
                 response = self._route(path.rstrip("/") or "/", raw_path, query)
         except HttpError as error:
             response = _Response(
-                error.status, render.basic_error(error.message, DOCS, error.status),
+                error.status,
+                render.basic_error(error.message, DOCS, error.status),
                 dict(error.headers),
             )
         response.headers = {**rate, **response.headers}
@@ -447,9 +447,7 @@ class FakeGitHub:
         if body and handler.command != "HEAD":
             handler.wfile.write(body)
 
-    def _link_header(
-        self, handler: _Handler, query: dict[str, str], page: int, last: int
-    ) -> str | None:
+    def _link_header(self, handler: _Handler, query: dict[str, str], page: int, last: int) -> str | None:
         if last <= 1 and page <= 1:
             return None
         path = urlsplit(handler.path).path
@@ -561,9 +559,7 @@ class FakeGitHub:
         return _Response(200, render.rate_limit(self.rate_limit, used, reset))
 
     def _org_repos(self, query: dict[str, str], org: str) -> _Response:
-        repos = [
-            r for r in self.world.repositories.values() if r.owner.lower() == org.lower()
-        ]
+        repos = [r for r in self.world.repositories.values() if r.owner.lower() == org.lower()]
         if not repos and org.lower() != self.world.organization.lower():
             raise HttpError(404, "Not Found")
         repos.sort(key=lambda r: r.full_name.lower())
@@ -572,9 +568,7 @@ class FakeGitHub:
     def _repository(self, query: dict[str, str], owner: str, repo: str) -> _Response:
         return _Response(200, render.repository(self._repo(owner, repo), self.base_url))
 
-    def _runs(
-        self, query: dict[str, str], owner: str, repo: str, workflow: str | None = None
-    ) -> _Response:
+    def _runs(self, query: dict[str, str], owner: str, repo: str, workflow: str | None = None) -> _Response:
         repository = self._repo(owner, repo)
         runs: Iterable[WorkflowRun] = repository.runs_newest_first()
         if workflow is not None:
@@ -623,9 +617,7 @@ class FakeGitHub:
 
     def _approvals(self, query: dict[str, str], owner: str, repo: str, run_id: str) -> _Response:
         run = self._run_of(owner, repo, run_id)
-        return _Response(
-            200, [render.approval(run.repository, a, self.base_url) for a in run.approvals]
-        )
+        return _Response(200, [render.approval(run.repository, a, self.base_url) for a in run.approvals])
 
     def _pending(self, query: dict[str, str], owner: str, repo: str, run_id: str) -> _Response:
         run = self._run_of(owner, repo, run_id)
@@ -637,9 +629,7 @@ class FakeGitHub:
                     body.append(render.pending_deployment(run, env, self.base_url))
         return _Response(200, body)
 
-    def _run_artifacts(
-        self, query: dict[str, str], owner: str, repo: str, run_id: str
-    ) -> _Response:
+    def _run_artifacts(self, query: dict[str, str], owner: str, repo: str, run_id: str) -> _Response:
         run = self._run_of(owner, repo, run_id)
         artifacts = list(run.artifacts)
         if query.get("name"):
@@ -656,9 +646,7 @@ class FakeGitHub:
     def _repo_artifacts(self, query: dict[str, str], owner: str, repo: str) -> _Response:
         """`GET /repos/{o}/{r}/actions/artifacts`: every run's artifacts, newest first."""
         repository = self._repo(owner, repo)
-        artifacts = [
-            (run, artifact) for run in repository.runs.values() for artifact in run.artifacts
-        ]
+        artifacts = [(run, artifact) for run in repository.runs.values() for artifact in run.artifacts]
         if query.get("name"):
             artifacts = [(r, a) for r, a in artifacts if a.name == query["name"]]
         artifacts.sort(key=lambda pair: (pair[1].created_at, pair[1].id), reverse=True)
@@ -684,9 +672,7 @@ class FakeGitHub:
             raise HttpError(404, "Not Found")
         return repository, entry[1]
 
-    def _artifact(
-        self, query: dict[str, str], owner: str, repo: str, artifact_id: str
-    ) -> _Response:
+    def _artifact(self, query: dict[str, str], owner: str, repo: str, artifact_id: str) -> _Response:
         repository, artifact = self._artifact_of(owner, repo, artifact_id)
         run = repository.runs[artifact.run_id]
         return _Response(
@@ -694,9 +680,7 @@ class FakeGitHub:
             render.artifact(repository, run, artifact, self.world.as_of, self.base_url),
         )
 
-    def _download(
-        self, query: dict[str, str], owner: str, repo: str, artifact_id: str, fmt: str
-    ) -> _Response:
+    def _download(self, query: dict[str, str], owner: str, repo: str, artifact_id: str, fmt: str) -> _Response:
         if fmt != "zip":
             raise HttpError(404, "Not Found")
         _, artifact = self._artifact_of(owner, repo, artifact_id)
@@ -705,9 +689,7 @@ class FakeGitHub:
         token = secrets.token_urlsafe(24)
         with self._lock:
             self._blobs[token] = artifact.id
-        return _Response(
-            302, None, {"Location": f"{self.base_url}/_blobs/{token}"}, content_type=""
-        )
+        return _Response(302, None, {"Location": f"{self.base_url}/_blobs/{token}"}, content_type="")
 
     def _blob(self, handler: _Handler, path: str) -> _Response:
         # Like the signed blob-storage URL GitHub redirects to: it rejects a second form of
@@ -715,7 +697,7 @@ class FakeGitHub:
         if handler.headers.get("Authorization"):
             return _Response(
                 400,
-                b"<?xml version=\"1.0\"?><Error><Code>InvalidAuthenticationInfo</Code>"
+                b'<?xml version="1.0"?><Error><Code>InvalidAuthenticationInfo</Code>'
                 b"<Message>Authentication information is not given in the correct format."
                 b"</Message></Error>",
                 content_type="application/xml",
@@ -735,9 +717,7 @@ class FakeGitHub:
             if wanted and wanted != "none":
                 deployments = [d for d in deployments if getattr(d, name) == wanted]
         deployments = sorted(deployments, key=lambda d: (d.created_at, d.id), reverse=True)
-        return self._list(
-            deployments, query, lambda d: render.deployment(repository, d, self.base_url)
-        )
+        return self._list(deployments, query, lambda d: render.deployment(repository, d, self.base_url))
 
     def _deployment_of(self, owner: str, repo: str, deployment_id: str):
         repository = self._repo(owner, repo)
@@ -746,21 +726,15 @@ class FakeGitHub:
                 return repository, deployment
         raise HttpError(404, "Not Found")
 
-    def _deployment(
-        self, query: dict[str, str], owner: str, repo: str, deployment_id: str
-    ) -> _Response:
+    def _deployment(self, query: dict[str, str], owner: str, repo: str, deployment_id: str) -> _Response:
         repository, deployment = self._deployment_of(owner, repo, deployment_id)
         return _Response(200, render.deployment(repository, deployment, self.base_url))
 
-    def _statuses(
-        self, query: dict[str, str], owner: str, repo: str, deployment_id: str
-    ) -> _Response:
+    def _statuses(self, query: dict[str, str], owner: str, repo: str, deployment_id: str) -> _Response:
         repository, deployment = self._deployment_of(owner, repo, deployment_id)
         statuses = []
         if self.world.statuses_retained(deployment):
-            statuses = sorted(
-                deployment.statuses, key=lambda s: (s.created_at, s.id), reverse=True
-            )
+            statuses = sorted(deployment.statuses, key=lambda s: (s.created_at, s.id), reverse=True)
         return self._list(
             statuses,
             query,
@@ -777,9 +751,7 @@ class FakeGitHub:
             key="environments",
         )
 
-    def _environment(
-        self, query: dict[str, str], owner: str, repo: str, environment: str
-    ) -> _Response:
+    def _environment(self, query: dict[str, str], owner: str, repo: str, environment: str) -> _Response:
         repository = self._repo(owner, repo)
         env = repository.environments.get(environment)
         if env is None:
@@ -789,9 +761,7 @@ class FakeGitHub:
     def _commit_pulls(self, query: dict[str, str], owner: str, repo: str, sha: str) -> _Response:
         repository = self._repo(owner, repo)
         pulls = repository.pulls_for_commit(sha)
-        return self._list(
-            pulls, query, lambda p: render.pull_request(repository, p, self.base_url)
-        )
+        return self._list(pulls, query, lambda p: render.pull_request(repository, p, self.base_url))
 
     def _pull(self, query: dict[str, str], owner: str, repo: str, number: str) -> _Response:
         repository = self._repo(owner, repo)
@@ -805,17 +775,11 @@ class FakeGitHub:
         pull = repository.pulls.get(int(number))
         if pull is None:
             raise HttpError(404, "Not Found")
-        return self._list(
-            pull.reviews, query, lambda r: render.review(repository, pull, r, self.base_url)
-        )
+        return self._list(pull.reviews, query, lambda r: render.review(repository, pull, r, self.base_url))
 
-    def _check_runs(
-        self, query: dict[str, str], owner: str, repo: str, suite_id: str
-    ) -> _Response:
+    def _check_runs(self, query: dict[str, str], owner: str, repo: str, suite_id: str) -> _Response:
         repository = self._repo(owner, repo)
-        run = next(
-            (r for r in repository.runs.values() if r.check_suite_id == int(suite_id)), None
-        )
+        run = next((r for r in repository.runs.values() if r.check_suite_id == int(suite_id)), None)
         if run is None:
             raise HttpError(404, "Not Found")
         jobs = run.jobs if query.get("filter") == "all" else run.jobs_of_attempt()
@@ -823,16 +787,12 @@ class FakeGitHub:
             jobs = [j for j in jobs if j.name == query["check_name"]]
         if query.get("status"):
             jobs = [j for j in jobs if j.status == query["status"]]
-        return self._list(
-            jobs, query, lambda j: render.check_run(run, j, self.base_url), key="check_runs"
-        )
+        return self._list(jobs, query, lambda j: render.check_run(run, j, self.base_url), key="check_runs")
 
     def _code_scanning(self, query: dict[str, str], owner: str, repo: str) -> _Response:
         repository = self._repo(owner, repo)
         if not repository.code_scanning.enabled:
-            raise HttpError(
-                403, "Advanced Security must be enabled for this repository to use code scanning."
-            )
+            raise HttpError(403, "Advanced Security must be enabled for this repository to use code scanning.")
         analyses = list(repository.code_scanning.analyses)
         if query.get("ref"):
             ref = query["ref"]
@@ -897,8 +857,7 @@ def _workflow_json(repository: Repository, workflow: Any, base_url: str) -> dict
         "created_at": render.iso(repository.created_at),
         "updated_at": render.iso(repository.created_at),
         "url": f"{api}/actions/workflows/{workflow.id}",
-        "html_url": f"https://github.com/{repository.full_name}/blob/"
-        f"{repository.default_branch}/{workflow.path}",
+        "html_url": f"https://github.com/{repository.full_name}/blob/{repository.default_branch}/{workflow.path}",
         "badge_url": f"https://github.com/{repository.full_name}/workflows/{workflow.name}/badge.svg",
     }
 

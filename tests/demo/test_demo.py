@@ -1,5 +1,5 @@
 """The demo organisation: deterministic, sized as documented, and breaking each control on
-purpose where `audit.demo` says it does."""
+purpose where `audit.demo.organisation` says it does."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from audit.demo import (
+from audit.demo.fakegithub import FakeGitHub, World, render, synthetic_world
+from audit.demo.organisation import (
     DEMO_AS_OF,
     DEMO_ORGANIZATION,
     DEMO_REPOSITORIES,
     build_demo_world,
     demo_exceptions,
 )
-from audit.fakegithub import FakeGitHub, World, render, synthetic_world
 
 Q2 = (datetime(2024, 4, 1, tzinfo=UTC), datetime(2024, 7, 1, tzinfo=UTC))
 
@@ -30,7 +30,8 @@ def world() -> World:
 
 def deploy_runs(world: World, repo: str, period=Q2):
     return [
-        run for run in world.repositories[repo].runs.values()
+        run
+        for run in world.repositories[repo].runs.values()
         if run.workflow.path.endswith("deploy.yml") and period[0] <= run.created_at < period[1]
     ]
 
@@ -49,8 +50,7 @@ def snapshot(world: World) -> str:
             parts.extend(render.artifact(repo, run, a, world.as_of, base) for a in run.artifacts)
         for deployment in repo.deployments:
             parts.append(render.deployment(repo, deployment, base))
-            parts.extend(render.deployment_status(repo, deployment, s, base)
-                         for s in deployment.statuses)
+            parts.extend(render.deployment_status(repo, deployment, s, base) for s in deployment.statuses)
         for pull in repo.pulls.values():
             parts.append(render.pull_request(repo, pull, base))
             parts.extend(render.review(repo, pull, r, base) for r in pull.reviews)
@@ -102,8 +102,10 @@ def test_a_quarter_has_150_to_200_deployments_per_repository(world: World, repo:
 def test_every_2024_quarter_has_data() -> None:
     late = build_demo_world(as_of=datetime(2025, 1, 15, tzinfo=UTC))
     for quarter in range(4):
-        period = (datetime(2024, quarter * 3 + 1, 1, tzinfo=UTC),
-                  datetime(2024 + quarter // 3, (quarter * 3 + 3) % 12 + 1, 1, tzinfo=UTC))
+        period = (
+            datetime(2024, quarter * 3 + 1, 1, tzinfo=UTC),
+            datetime(2024 + quarter // 3, (quarter * 3 + 3) % 12 + 1, 1, tzinfo=UTC),
+        )
         assert len(deploy_runs(late, "acme-fintech/ledger", period)) >= 150
     earlier = build_demo_world()
     run = deploy_runs(earlier, "acme-fintech/ledger")[0]
@@ -112,12 +114,10 @@ def test_every_2024_quarter_has_data() -> None:
 
 def test_every_exception_is_present_in_2024q2(world: World) -> None:
     in_q2 = {
-        tag: [(repo, run_id) for repo, run_id in runs
-              if Q2[0] <= world.runs[run_id].created_at < Q2[1]]
+        tag: [(repo, run_id) for repo, run_id in runs if Q2[0] <= world.runs[run_id].created_at < Q2[1]]
         for tag, runs in demo_exceptions(world).items()
     }
-    assert all(3 <= len(runs) <= 8 for runs in in_q2.values()), {
-        tag: len(runs) for tag, runs in in_q2.items()}
+    assert all(3 <= len(runs) <= 8 for runs in in_q2.values()), {tag: len(runs) for tag, runs in in_q2.items()}
     assert {repo for repo, _ in in_q2["self-approval"]} == {"acme-fintech/ledger"}
     assert {repo for repo, _ in in_q2["sarif-critical"]} == {"acme-fintech/payments-api"}
 
@@ -127,8 +127,7 @@ def tagged(world: World, tag: str):
 
 
 def production(run):
-    return next(d for d in run.repository.deployments
-                if d.run_id == run.id and d.environment == "production")
+    return next(d for d in run.repository.deployments if d.run_id == run.id and d.environment == "production")
 
 
 def read_artifact(artifact) -> dict:
@@ -139,8 +138,11 @@ def read_artifact(artifact) -> dict:
 
 
 def test_a_normal_deployment_links_up(world: World) -> None:
-    run = next(r for r in deploy_runs(world, "acme-fintech/payments-api")
-               if not r.tags and r.created_at > datetime(2024, 5, 1, tzinfo=UTC))
+    run = next(
+        r
+        for r in deploy_runs(world, "acme-fintech/payments-api")
+        if not r.tags and r.created_at > datetime(2024, 5, 1, tzinfo=UTC)
+    )
     repo = run.repository
     (pull,) = repo.pulls_for_commit(run.head_sha)
     assert pull.merge_commit_sha == run.head_sha
@@ -150,11 +152,9 @@ def test_a_normal_deployment_links_up(world: World) -> None:
     assert approver not in {pull.user, approvals[-1].user, run.actor}
     statuses = [s.state for s in production(run).statuses]
     assert statuses == ["waiting", "queued", "in_progress", "success"]
-    assert {a.name for a in run.artifacts} == {"bandit-report", "pip-audit", "codeql-results",
-                                              "coverage"}
+    assert {a.name for a in run.artifacts} == {"bandit-report", "pip-audit", "codeql-results", "coverage"}
     names = {j.name for j in run.jobs}
-    assert {"test (3.11)", "test (3.12)", "security-scan", "deploy-staging",
-            "deploy-production"} == names
+    assert {"test (3.11)", "test (3.12)", "security-scan", "deploy-staging", "deploy-production"} == names
 
 
 def test_rejected_deployments_never_start(world: World) -> None:
@@ -199,8 +199,7 @@ def test_early_april_evidence_is_expired(world: World) -> None:
     for run in expired:
         assert all(a.is_expired(world.as_of) for a in run.artifacts)
         assert not world.statuses_retained(production(run))
-    later = [r for r in deploy_runs(world, "acme-fintech/ledger") if r.created_at.day > 1
-             or r.created_at.month > 4]
+    later = [r for r in deploy_runs(world, "acme-fintech/ledger") if r.created_at.day > 1 or r.created_at.month > 4]
     assert not any(a.is_expired(world.as_of) for r in later for a in r.artifacts)
 
 
@@ -218,8 +217,7 @@ def test_other_breaks(world: World) -> None:
         assert production(run).statuses[-1].state == "success"
     for run in tagged(world, "slow-approval"):
         statuses = production(run).statuses
-        assert 3 * 3600 <= (statuses[1].created_at - statuses[0].created_at).total_seconds() \
-            <= 5 * 3600 + 60
+        assert 3 * 3600 <= (statuses[1].created_at - statuses[0].created_at).total_seconds() <= 5 * 3600 + 60
     for tag in ("approval-withdrawn", "approval-dismissed"):
         for run in tagged(world, tag):
             (pull,) = run.repository.pulls_for_commit(run.head_sha)

@@ -23,18 +23,43 @@ CONTROL_IDS = tuple(control["id"] for control in _TEXT["controls"])
 """The nine control ids in contract order."""
 
 _PEOPLE = (
-    "alice-ng", "bob-okafor", "carla-m", "deepak-r", "eve-lindqvist", "farid-h", "grace-o",
-    "hiro-tanaka", "ines-costa", "jonas-weber", "kemi-adeyemi", "liam-byrne",
+    "alice-ng",
+    "bob-okafor",
+    "carla-m",
+    "deepak-r",
+    "eve-lindqvist",
+    "farid-h",
+    "grace-o",
+    "hiro-tanaka",
+    "ines-costa",
+    "jonas-weber",
+    "kemi-adeyemi",
+    "liam-byrne",
 )
 _SERVICES = (
-    "ledger", "payments-api", "risk-engine", "kyc-service", "web-portal", "notifications",
-    "card-issuing", "fx-rates", "reporting", "auth-gateway",
+    "ledger",
+    "payments-api",
+    "risk-engine",
+    "kyc-service",
+    "web-portal",
+    "notifications",
+    "card-issuing",
+    "fx-rates",
+    "reporting",
+    "auth-gateway",
 )
 _PR_VERBS = ("Fix", "Add", "Refactor", "Bump", "Harden", "Remove", "Document", "Speed up")
 _PR_OBJECTS = (
-    "rounding in interest accrual", "idempotency keys on transfers", "retry budget for webhooks",
-    "pydantic to 2.7", "SQL index on ledger_entries", "legacy v1 endpoint", "audit log fields",
-    "currency conversion cache", "session timeout handling", "settlement batch job",
+    "rounding in interest accrual",
+    "idempotency keys on transfers",
+    "retry budget for webhooks",
+    "pydantic to 2.7",
+    "SQL index on ledger_entries",
+    "legacy v1 endpoint",
+    "audit log fields",
+    "currency conversion cache",
+    "session timeout handling",
+    "settlement batch job",
 )
 _RESPONSES = (
     "Emergency fix for incident INC-{n}; retrospective review completed by the CAB.",
@@ -52,63 +77,72 @@ def _verdicts(rng: random.Random, run_id: int, deployment: dict, window: int) ->
     has_pr = deployment["pr_number"] is not None
     approvers = deployment["deploy_approvers"]
     people = {*deployment["pr_approvers"], *approvers} - {
-        deployment["actor"], deployment["triggering_actor"], deployment["pr_author"]}
+        deployment["actor"],
+        deployment["triggering_actor"],
+        deployment["pr_author"],
+    }
     verdicts = {}
     verdicts["change.reviewed"] = (
-        ("pass", f"Run {run_id}: PR #{deployment['pr_number']} approved by "
-                 f"{', '.join(deployment['pr_approvers'])}.")
-        if has_pr and deployment["pr_approvers"] else
-        ("fail", f"Run {run_id}: commit {deployment['head_sha'][:7]} was pushed without a pull request.")
-        if not has_pr else
-        ("fail", f"Run {run_id}: PR #{deployment['pr_number']} was merged without an approving review."))
+        ("pass", f"Run {run_id}: PR #{deployment['pr_number']} approved by {', '.join(deployment['pr_approvers'])}.")
+        if has_pr and deployment["pr_approvers"]
+        else ("fail", f"Run {run_id}: commit {deployment['head_sha'][:7]} was pushed without a pull request.")
+        if not has_pr
+        else ("fail", f"Run {run_id}: PR #{deployment['pr_number']} was merged without an approving review.")
+    )
     if deployment["outcome"] == "rejected":
         verdicts["deploy.approved"] = ("fail", f"Run {run_id}: the production approval was rejected.")
     elif approvers:
         verdicts["deploy.approved"] = ("pass", f"Run {run_id}: approved by {', '.join(approvers)}.")
     else:
         verdicts["deploy.approved"] = (
-            "fail", f"Run {run_id}: production has no required reviewers, so nobody approved it.")
+            "fail",
+            f"Run {run_id}: production has no required reviewers, so nobody approved it.",
+        )
     verdicts["deploy.dual_control"] = (
         ("pass", f"Run {run_id}: {len(people)} distinct approvers ({', '.join(sorted(people))}).")
-        if len(people) >= 2 else
-        ("fail", f"Run {run_id}: only {len(people)} distinct approver(s), 2 required."))
+        if len(people) >= 2
+        else ("fail", f"Run {run_id}: only {len(people)} distinct approver(s), 2 required.")
+    )
     if not approvers:
         verdicts["deploy.independent"] = ("not_applicable", f"Run {run_id}: no deployment approver.")
     elif deployment["actor"] in approvers:
-        verdicts["deploy.independent"] = (
-            "fail", f"Run {run_id}: {deployment['actor']} approved their own deployment.")
+        verdicts["deploy.independent"] = ("fail", f"Run {run_id}: {deployment['actor']} approved their own deployment.")
     else:
         verdicts["deploy.independent"] = ("pass", f"Run {run_id}: every approver is independent.")
     if deployment["approval_requested_at"] is None and approvers:
-        verdicts["deploy.timely"] = (
-            "not_available", f"Run {run_id}: deployment statuses expired before capture.")
+        verdicts["deploy.timely"] = ("not_available", f"Run {run_id}: deployment statuses expired before capture.")
     elif not approvers:
         verdicts["deploy.timely"] = ("not_applicable", f"Run {run_id}: no approval to time.")
     elif window > 120:
-        verdicts["deploy.timely"] = (
-            "fail", f"Run {run_id}: approved {window} minutes after the request (window 120).")
+        verdicts["deploy.timely"] = ("fail", f"Run {run_id}: approved {window} minutes after the request (window 120).")
     else:
         verdicts["deploy.timely"] = ("pass", f"Run {run_id}: approved after {window} minutes.")
     roll = rng.random()
     verdicts["tests.passed"] = (
         ("fail", f"Run {run_id}: job 'test (3.11)' concluded failure before deploy.")
-        if roll < 0.02 else
-        ("error", f"Run {run_id}: job list could not be parsed.") if roll < 0.025 else
-        ("pass", f"Run {run_id}: test jobs succeeded before the deploy job started."))
+        if roll < 0.02
+        else ("error", f"Run {run_id}: job list could not be parsed.")
+        if roll < 0.025
+        else ("pass", f"Run {run_id}: test jobs succeeded before the deploy job started.")
+    )
     roll = rng.random()
     verdicts["scan.clean"] = (
         ("fail", f"Run {run_id}: pip-audit reports 1 finding at or above high (PYSEC-2024-{run_id % 97}).")
-        if roll < 0.03 else
-        ("not_available", f"Run {run_id}: scan artifact 'bandit-report' expired before capture.")
-        if roll < 0.05 else
-        ("pass", f"Run {run_id}: bandit and pip-audit reports show no finding at or above high."))
+        if roll < 0.03
+        else ("not_available", f"Run {run_id}: scan artifact 'bandit-report' expired before capture.")
+        if roll < 0.05
+        else ("pass", f"Run {run_id}: bandit and pip-audit reports show no finding at or above high.")
+    )
     verdicts["deploy.from_main"] = (
-        ("pass", f"Run {run_id}: deployed from main.") if deployment["head_branch"] == "main" else
-        ("fail", f"Run {run_id}: deployed from {deployment['head_branch']}, not an allowed branch."))
+        ("pass", f"Run {run_id}: deployed from main.")
+        if deployment["head_branch"] == "main"
+        else ("fail", f"Run {run_id}: deployed from {deployment['head_branch']}, not an allowed branch.")
+    )
     verdicts["evidence.retained"] = (
         ("fail", f"Run {run_id}: deployment statuses were lost to retention.")
-        if deployment["approval_requested_at"] is None and approvers else
-        ("pass", f"Run {run_id}: approvals, statuses and scan artifacts captured."))
+        if deployment["approval_requested_at"] is None and approvers
+        else ("pass", f"Run {run_id}: approvals, statuses and scan artifacts captured.")
+    )
     return {cid: {"verdict": verdicts[cid][0], "detail": verdicts[cid][1]} for cid in CONTROL_IDS}
 
 
@@ -130,13 +164,11 @@ def _deployment(rng: random.Random, run_id: int, repository: str, created: datet
         "run_attempt": 2 if rng.random() < 0.05 else 1,
         "environment": "production",
         "head_sha": f"{rng.getrandbits(160):040x}",
-        "head_branch": "main" if rng.random() > 0.02 else rng.choice(("hotfix/ledger-rounding",
-                                                                      "release/2024-05")),
+        "head_branch": "main" if rng.random() > 0.02 else rng.choice(("hotfix/ledger-rounding", "release/2024-05")),
         "actor": actor,
         "triggering_actor": actor if rng.random() > 0.05 else rng.choice(_PEOPLE),
         "created_at": _iso(created),
-        "outcome": "rejected" if rejected else rng.choices(
-            ("success", "failure", "cancelled"), (0.94, 0.04, 0.02))[0],
+        "outcome": "rejected" if rejected else rng.choices(("success", "failure", "cancelled"), (0.94, 0.04, 0.02))[0],
         "html_url": f"https://github.com/{repository}/actions/runs/{run_id}",
         "pr_number": rng.randint(100, 4000) if has_pr else None,
         "pr_author": pr_author if has_pr else None,
@@ -144,8 +176,7 @@ def _deployment(rng: random.Random, run_id: int, repository: str, created: datet
         "pr_approvers": pr_approvers,
         "deploy_approvers": deploy_approvers,
         "approval_requested_at": None if statuses_lost else _iso(requested),
-        "approved_at": (None if statuses_lost or not deploy_approvers
-                        else _iso(requested + timedelta(minutes=window))),
+        "approved_at": (None if statuses_lost or not deploy_approvers else _iso(requested + timedelta(minutes=window))),
     }
     deployment["controls"] = _verdicts(rng, run_id, deployment, window)
     responses = {}
@@ -182,8 +213,7 @@ def synthetic_findings(n: int, seed: int = 0, *, quarter: str = "2024Q2") -> dic
             counts[deployment["controls"][text["id"]]["verdict"]] += 1
         controls.append({**text, "counts": counts})
     criteria = [
-        {**criterion, "controls": [c["id"] for c in _TEXT["controls"]
-                                   if criterion["id"] in c["criteria"]]}
+        {**criterion, "controls": [c["id"] for c in _TEXT["controls"] if criterion["id"] in c["criteria"]]}
         for criterion in _TEXT["criteria"]
     ]
 
@@ -191,23 +221,30 @@ def synthetic_findings(n: int, seed: int = 0, *, quarter: str = "2024Q2") -> dic
     month_starts = [start, start + timedelta(days=30), start + timedelta(days=61), end]
     for repository in repositories:
         for window_start, window_end in zip(month_starts, month_starts[1:], strict=False):
-            count = sum(1 for d in deployments if d["repository"] == repository
-                        and _iso(window_start) <= d["created_at"] < _iso(window_end))
+            count = sum(
+                1
+                for d in deployments
+                if d["repository"] == repository and _iso(window_start) <= d["created_at"] < _iso(window_end)
+            )
             created = f"{window_start.date().isoformat()}..{(window_end - timedelta(days=1)).date()}"
-            windows.append({"repository": repository, "created": created,
-                            "total_count": count, "fetched": count})
-            extraction_log.append({
-                "repository": repository,
-                "query": "GET /repos/{owner}/{repo}/actions/runs",
-                "params": {"created": created, "per_page": 100},
-                "started_at": _iso(end + timedelta(hours=5, minutes=len(extraction_log))),
-                "total_count": count,
-                "rows": count,
-                "requests": 1 + count // 100 + count * 3,
-                "rate_remaining": max(0, 4999 - len(extraction_log) * 40),
-            })
-    lost = [{"repository": d["repository"], "run_id": d["run_id"], "what": "deployment statuses"}
-            for d in deployments if d["controls"]["evidence.retained"]["verdict"] == "fail"]
+            windows.append({"repository": repository, "created": created, "total_count": count, "fetched": count})
+            extraction_log.append(
+                {
+                    "repository": repository,
+                    "query": "GET /repos/{owner}/{repo}/actions/runs",
+                    "params": {"created": created, "per_page": 100},
+                    "started_at": _iso(end + timedelta(hours=5, minutes=len(extraction_log))),
+                    "total_count": count,
+                    "rows": count,
+                    "requests": 1 + count // 100 + count * 3,
+                    "rate_remaining": max(0, 4999 - len(extraction_log) * 40),
+                }
+            )
+    lost = [
+        {"repository": d["repository"], "run_id": d["run_id"], "what": "deployment statuses"}
+        for d in deployments
+        if d["controls"]["evidence.retained"]["verdict"] == "fail"
+    ]
     sample_items = rng.sample(deployments, min(25, n))
     sample_items.sort(key=lambda d: (d["created_at"], d["repository"], d["run_id"]))
 
@@ -220,10 +257,14 @@ def synthetic_findings(n: int, seed: int = 0, *, quarter: str = "2024Q2") -> dic
         "organization": organization,
         "repositories": repositories,
         "settings": {
-            "production_environments": ["production"], "required_approvers": 2,
-            "approval_window_minutes": 120, "test_jobs": ["test", "test (*)"],
-            "scan_jobs": ["security-scan", "security-scan (*)"], "max_severity": "high",
-            "allowed_branches": [], "timezone": "UTC",
+            "production_environments": ["production"],
+            "required_approvers": 2,
+            "approval_window_minutes": 120,
+            "test_jobs": ["test", "test (*)"],
+            "scan_jobs": ["security-scan", "security-scan (*)"],
+            "max_severity": "high",
+            "allowed_branches": [],
+            "timezone": "UTC",
         },
         "completeness": {
             "complete": True,
@@ -241,7 +282,11 @@ def synthetic_findings(n: int, seed: int = 0, *, quarter: str = "2024Q2") -> dic
             "seed": f"audit-{quarter}-{seed}",
             "size": len(sample_items),
             "algorithm": "SHA-256 of seed and run key, lowest digests first",
-            "items": [{"repository": d["repository"], "run_id": d["run_id"],
-                       "environment": d["environment"]} for d in sample_items],
-        } if n else None,
+            "items": [
+                {"repository": d["repository"], "run_id": d["run_id"], "environment": d["environment"]}
+                for d in sample_items
+            ],
+        }
+        if n
+        else None,
     }

@@ -1,10 +1,10 @@
 """`make bench`: render time and peak memory of the full output set at 1k, 10k and 50k deployments.
 
-Each size runs in a fresh subprocess (`python -m audit.render.bench --one N`), so one size's
+Each size runs in a fresh subprocess (`python -m benchmarks.report --one N`), so one size's
 peak resident set (VmHWM) is not hidden by another's. The findings are synthetic
-(`audit.render.synthetic`); the time covers `write_report` only, not building the findings.
+(`benchmarks.synthetic`); the time covers `write_report` only, not building the findings.
 
-    python -m audit.render.bench
+    python -m benchmarks.report
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _peak_rss_mb() -> float:
 def measure(size: int) -> dict:
     """Render `size` synthetic deployments into a temporary directory; time, memory, sizes."""
     from audit.render import write_report
-    from audit.render.synthetic import synthetic_findings
+    from benchmarks.synthetic import synthetic_findings
 
     findings = synthetic_findings(size)
     with tempfile.TemporaryDirectory() as directory:
@@ -39,8 +39,7 @@ def measure(size: int) -> dict:
         paths = write_report(findings, Path(directory))
         seconds = time.perf_counter() - started
         sizes = {name: path.stat().st_size for name, path in paths.items()}
-    return {"deployments": size, "seconds": round(seconds, 2),
-            "peak_rss_mb": round(_peak_rss_mb(), 1), "bytes": sizes}
+    return {"deployments": size, "seconds": round(seconds, 2), "peak_rss_mb": round(_peak_rss_mb(), 1), "bytes": sizes}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,12 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(arg) for arg in argv] or list(SIZES)
     print(f"{'deployments':>11}  {'render s':>8}  {'peak RSS MB':>11}  {'PDF MB':>6}  {'HTML MB':>7}")
     for size in sizes:
-        result = subprocess.run([sys.executable, "-m", "audit.render.bench", "--one", str(size)],
-                                capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "benchmarks.report", "--one", str(size)], capture_output=True, text=True, check=True
+        )
         row = json.loads(result.stdout.strip().splitlines()[-1])
-        print(f"{row['deployments']:>11,}  {row['seconds']:>8.1f}  {row['peak_rss_mb']:>11.0f}  "
-              f"{row['bytes']['report.pdf'] / 1e6:>6.1f}  {row['bytes']['report.html'] / 1e6:>7.1f}",
-              flush=True)
+        print(
+            f"{row['deployments']:>11,}  {row['seconds']:>8.1f}  {row['peak_rss_mb']:>11.0f}  "
+            f"{row['bytes']['report.pdf'] / 1e6:>6.1f}  {row['bytes']['report.html'] / 1e6:>7.1f}",
+            flush=True,
+        )
     return 0
 
 

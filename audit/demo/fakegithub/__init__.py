@@ -4,8 +4,8 @@
 GitHub's own example objects (render.py, examples/).
 """
 
-from audit.fakegithub.server import FakeGitHub, Fault, RequestRecord
-from audit.fakegithub.world import (
+from audit.demo.fakegithub.server import FakeGitHub, Fault, RequestRecord
+from audit.demo.fakegithub.world import (
     Approval,
     Artifact,
     Deployment,

@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from audit.fakegithub.world import (
+from audit.demo.fakegithub.world import (
     Approval,
     Artifact,
     Deployment,
@@ -38,7 +38,7 @@ GITHUB_WEB = "https://github.com"
 
 @cache
 def _example_text(name: str) -> str:
-    return resources.files("audit.fakegithub").joinpath("examples", f"{name}.json").read_text()
+    return resources.files("audit.demo.fakegithub").joinpath("examples", f"{name}.json").read_text()
 
 
 def example(name: str) -> Any:
@@ -81,9 +81,7 @@ def user(login: str, base_url: str, *, kind: str | None = None) -> dict[str, Any
     is_bot = login.endswith("[bot]")
     uid = stable_id("user:" + login)
     obj = {
-        key: value.replace(GITHUB_API, base_url).replace("octocat", login)
-        if isinstance(value, str)
-        else value
+        key: value.replace(GITHUB_API, base_url).replace("octocat", login) if isinstance(value, str) else value
         for key, value in template.items()
     }
     obj.update(
@@ -170,9 +168,7 @@ def repository(repo: Repository, base_url: str, *, minimal: bool = False) -> dic
     return obj
 
 
-def workflow_run(
-    run: WorkflowRun, base_url: str, *, exclude_pull_requests: bool = False
-) -> dict[str, Any]:
+def workflow_run(run: WorkflowRun, base_url: str, *, exclude_pull_requests: bool = False) -> dict[str, Any]:
     repo = run.repository
     api = f"{base_url}/repos/{repo.full_name}"
     obj = example("workflow-run")
@@ -209,9 +205,7 @@ def workflow_run(
         cancel_url=f"{api}/actions/runs/{run.id}/cancel",
         rerun_url=f"{api}/actions/runs/{run.id}/rerun",
         previous_attempt_url=(
-            f"{api}/actions/runs/{run.id}/attempts/{run.run_attempt - 1}"
-            if run.run_attempt > 1
-            else None
+            f"{api}/actions/runs/{run.id}/attempts/{run.run_attempt - 1}" if run.run_attempt > 1 else None
         ),
         workflow_url=f"{api}/actions/workflows/{run.workflow.id}",
         head_commit={
@@ -309,10 +303,7 @@ def _environment_fields(repo: Repository, env: Environment, base_url: str) -> di
         "node_id": node_id("Environment", env.id),
         "name": env.name,
         "url": f"{base_url}/repos/{repo.full_name}/environments/{encoded}",
-        "html_url": (
-            f"{GITHUB_WEB}/{repo.full_name}/deployments/activity_log"
-            f"?environments_filter={encoded}"
-        ),
+        "html_url": (f"{GITHUB_WEB}/{repo.full_name}/deployments/activity_log?environments_filter={encoded}"),
     }
 
 
@@ -342,9 +333,7 @@ def environment(repo: Repository, env: Environment, base_url: str) -> dict[str, 
             }
         )
     if env.deployment_branch_policy is not None:
-        rules.append(
-            {"id": rule_base + 3, "node_id": node_id("Gate", rule_base + 3), "type": "branch_policy"}
-        )
+        rules.append({"id": rule_base + 3, "node_id": node_id("Gate", rule_base + 3), "type": "branch_policy"})
     obj["protection_rules"] = rules
     obj["deployment_branch_policy"] = (
         dict(env.deployment_branch_policy) if env.deployment_branch_policy is not None else None
@@ -377,9 +366,7 @@ def approval(repo: Repository, value: Approval, base_url: str) -> dict[str, Any]
     return obj
 
 
-def pending_deployment(
-    run: WorkflowRun, env: Environment, base_url: str
-) -> dict[str, Any]:
+def pending_deployment(run: WorkflowRun, env: Environment, base_url: str) -> dict[str, Any]:
     obj = example("pending-deployment-items")[0]
     obj.update(
         environment=_environment_fields(run.repository, env, base_url),
@@ -391,9 +378,7 @@ def pending_deployment(
     return obj
 
 
-def artifact(
-    repo: Repository, run: WorkflowRun, value: Artifact, as_of: datetime, base_url: str
-) -> dict[str, Any]:
+def artifact(repo: Repository, run: WorkflowRun, value: Artifact, as_of: datetime, base_url: str) -> dict[str, Any]:
     api = f"{base_url}/repos/{repo.full_name}"
     obj = example("artifact")
     obj.update(
@@ -445,9 +430,7 @@ def deployment(repo: Repository, value: Deployment, base_url: str) -> dict[str, 
     return obj
 
 
-def deployment_status(
-    repo: Repository, dep: Deployment, value: DeploymentStatus, base_url: str
-) -> dict[str, Any]:
+def deployment_status(repo: Repository, dep: Deployment, value: DeploymentStatus, base_url: str) -> dict[str, Any]:
     api = f"{base_url}/repos/{repo.full_name}"
     obj = example("deployment-status")
     obj.update(
@@ -578,9 +561,7 @@ def review(repo: Repository, pull: PullRequest, value: Review, base_url: str) ->
     return obj
 
 
-def code_scanning_analysis(
-    repo: Repository, analysis: dict[str, Any], base_url: str
-) -> dict[str, Any]:
+def code_scanning_analysis(repo: Repository, analysis: dict[str, Any], base_url: str) -> dict[str, Any]:
     obj = example("code-scanning-analysis-items")[0]
     obj.update(analysis)
     obj["url"] = f"{base_url}/repos/{repo.full_name}/code-scanning/analyses/{obj['id']}"

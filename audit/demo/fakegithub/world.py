@@ -1,6 +1,6 @@
 """The fake GitHub's world: plain, mutable dataclasses for one organisation's repositories.
 
-The server (`audit.fakegithub.server`) renders these into GitHub's JSON; this module knows
+The server (`audit.demo.fakegithub.server`) renders these into GitHub's JSON; this module knows
 nothing about HTTP. Build a world by hand with the factory methods::
 
     world = World(as_of=datetime(2024, 7, 1, tzinfo=UTC))
@@ -454,9 +454,7 @@ class Repository:
             path = f".github/workflows/{path}"
         if path not in self.workflows:
             stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-            self.workflows[path] = Workflow(
-                id=self.world.next_id("workflow"), name=name or stem.title(), path=path
-            )
+            self.workflows[path] = Workflow(id=self.world.next_id("workflow"), name=name or stem.title(), path=path)
         return self.workflows[path]
 
     def add_run(
@@ -536,9 +534,7 @@ class Repository:
         self.deployments.append(deployment)
         return deployment
 
-    def make_status(
-        self, run: WorkflowRun, job: Job | None, state: str, created_at: datetime
-    ) -> DeploymentStatus:
+    def make_status(self, run: WorkflowRun, job: Job | None, state: str, created_at: datetime) -> DeploymentStatus:
         target = run.html_url if state == "waiting" or job is None else run.job_html_url(job)
         return DeploymentStatus(
             id=self.world.next_id("deployment_status"),
@@ -596,9 +592,7 @@ class Repository:
 
     def runs_newest_first(self) -> list[WorkflowRun]:
         if self._runs_sorted is None:
-            self._runs_sorted = sorted(
-                self.runs.values(), key=lambda r: (r.created_at, r.id), reverse=True
-            )
+            self._runs_sorted = sorted(self.runs.values(), key=lambda r: (r.created_at, r.id), reverse=True)
         return self._runs_sorted
 
     def find_workflow(self, ident: str) -> Workflow | None:
@@ -726,9 +720,7 @@ def synthetic_world(
     bandit_clean = {"errors": [], "generated_at": "", "metrics": {}, "results": []}
     for index in range(repositories):
         repo = world.add_repository(f"{organization}/service-{index:03d}")
-        repo.add_environment(
-            "production", reviewers=reviewers, prevent_self_review=True
-        )
+        repo.add_environment("production", reviewers=reviewers, prevent_self_review=True)
         offsets = sorted(rng.randrange(span) for _ in range(deployments))
         for number, offset in enumerate(offsets, start=1):
             created = start + timedelta(seconds=offset)

@@ -18,8 +18,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from audit.demo import demo_exceptions
-from audit.fakegithub import FakeGitHub
+from audit.demo.fakegithub import FakeGitHub
+from audit.demo.organisation import demo_exceptions
 
 from .conftest import make_world
 
@@ -54,8 +54,10 @@ def _load(folder: str, name: str) -> dict:
 @pytest.fixture(scope="module")
 def registry() -> Registry:
     resources = [
-        (f"{BASE}{folder}/{path.name}",
-         Resource.from_contents(_load(folder, path.name), default_specification=DRAFT202012))
+        (
+            f"{BASE}{folder}/{path.name}",
+            Resource.from_contents(_load(folder, path.name), default_specification=DRAFT202012),
+        )
         for folder in ("schemas", "responses")
         for path in sorted((FIXTURES / folder).glob("*.json"))
     ]
@@ -93,8 +95,7 @@ def test_every_demo_endpoint_validates(demo_server: FakeGitHub, registry: Regist
     check("get-rate-limit", "/rate_limit")
     for repo in world.repositories.values():
         api = f"/repos/{repo.full_name}"
-        check("list-workflow-runs-for-repo", f"{api}/actions/runs", per_page=40,
-              created="2024-04-01..2024-06-30")
+        check("list-workflow-runs-for-repo", f"{api}/actions/runs", per_page=40, created="2024-04-01..2024-06-30")
         check("list-workflow-runs", f"{api}/actions/workflows/deploy.yml/runs", per_page=10)
         check("get-all-environments", f"{api}/environments")
         for name in repo.environments:
@@ -110,8 +111,7 @@ def test_every_demo_endpoint_validates(demo_server: FakeGitHub, registry: Regist
             check("get-pending-deployments-for-run", f"{run_api}/pending_deployments")
             check("list-workflow-run-artifacts", f"{run_api}/artifacts")
             check("list-check-runs-for-suite", f"{api}/check-suites/{run.check_suite_id}/check-runs")
-            for pull in check("list-pull-requests-associated-with-commit",
-                              f"{api}/commits/{run.head_sha}/pulls"):
+            for pull in check("list-pull-requests-associated-with-commit", f"{api}/commits/{run.head_sha}/pulls"):
                 check("list-reviews", f"{api}/pulls/{pull['number']}/reviews")
         if repo.code_scanning.enabled:
             check("list-recent-analyses", f"{api}/code-scanning/analyses", per_page=5)

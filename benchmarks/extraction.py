@@ -1,12 +1,12 @@
 """`make bench`: API requests per deployment and time/memory of a quarter, batched vs naive.
 
 For each size (default 1,000 and 10,000 production deployments) a synthetic quarter
-(`audit.fakegithub.synthetic_world`: one repository, a test and a deploy job, an approved PR,
+(`audit.demo.fakegithub.synthetic_world`: one repository, a test and a deploy job, an approved PR,
 an environment approval, a bandit report per run and a coverage report for about half) is
 served by the fake GitHub in this process, and in fresh subprocesses:
 
 1. the first extraction into an empty store, then a re-extraction of the unchanged quarter
-   (`python -m audit.bench --extract URL DB batched|naive`);
+   (`python -m benchmarks.extraction --extract URL DB batched|naive`);
 2. the report from that store: `soc2-audit evaluate`, then `soc2-audit render`.
 
 Requests are counted by the server (artifact blob downloads not counted, the 302 that
@@ -15,7 +15,7 @@ leads to each one counted). Peak memory is each subprocess's own maximum residen
 list, each artifact, the commit's pull requests and their reviews, plus each deployment's
 statuses.
 
-    python -m audit.bench [SIZE ...]
+    python -m benchmarks.extraction [SIZE ...]
 """
 
 from __future__ import annotations
@@ -71,8 +71,8 @@ def _last_peak_mb(stderr: str) -> float:
 
 
 def _peak_wrapper(*argv: str) -> list[str]:
-    """`python -m audit.bench --peak ARGV…`: run ARGV as a child and report its peak RSS."""
-    return [sys.executable, "-m", "audit.bench", "--peak", *argv]
+    """`python -m benchmarks.extraction --peak ARGV…`: run ARGV as a child and report its peak RSS."""
+    return [sys.executable, "-m", "benchmarks.extraction", "--peak", *argv]
 
 
 def _peak(argv: list[str]) -> int:
@@ -84,14 +84,16 @@ def _peak(argv: list[str]) -> int:
 
 def measure(size: int) -> dict[str, dict]:
     """Both approaches on one synthetic quarter of `size` deployments."""
-    from audit.fakegithub import FakeGitHub, synthetic_world
+    from audit.demo.fakegithub import FakeGitHub, synthetic_world
 
     world = synthetic_world(deployments=size, organization="synthetic")
     results: dict[str, dict] = {}
     with FakeGitHub(world, rate_limit=10**9) as server, tempfile.TemporaryDirectory() as directory:
         for mode in MODES:
             db = str(Path(directory) / f"{mode}.db")
-            extract_command = _peak_wrapper(sys.executable, "-m", "audit.bench", "--extract", server.base_url, db, mode)
+            extract_command = _peak_wrapper(
+                sys.executable, "-m", "benchmarks.extraction", "--extract", server.base_url, db, mode
+            )
             server.reset_requests()
             first_s, first_mb, out = _timed(extract_command)
             first = server.request_count()
@@ -102,9 +104,7 @@ def measure(size: int) -> dict[str, dict]:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "AUDIT_"))}
             cli = [sys.executable, "-m", "audit"]
             out_dir = str(Path(directory) / f"{mode}-out")
-            evaluate_s, evaluate_mb, _ = _timed(
-                _peak_wrapper(*cli, "evaluate", "--quarter", QUARTER, "--db", db), env
-            )
+            evaluate_s, evaluate_mb, _ = _timed(_peak_wrapper(*cli, "evaluate", "--quarter", QUARTER, "--db", db), env)
             render_s, render_mb, _ = _timed(
                 _peak_wrapper(*cli, "render", "--quarter", QUARTER, "--db", db, "--output", out_dir), env
             )
@@ -149,7 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--peak"]:
         return _peak(argv[1:])
     sizes = [int(arg) for arg in argv] or list(SIZES)
-    print(f"python -m audit.bench {' '.join(str(s) for s in sizes)}  (synthetic quarter {QUARTER}, fake GitHub)\n")
+    print(
+        f"python -m benchmarks.extraction {' '.join(str(s) for s in sizes)}"
+        f"  (synthetic quarter {QUARTER}, fake GitHub)\n"
+    )
     for size in sizes:
         print(table(size, measure(size)) + "\n", flush=True)
     return 0

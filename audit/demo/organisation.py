@@ -81,8 +81,8 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from audit.fakegithub.server import FakeGitHub
-from audit.fakegithub.world import Repository, Team, WorkflowRun, World, fake_sha
+from audit.demo.fakegithub.server import FakeGitHub
+from audit.demo.fakegithub.world import Repository, Team, WorkflowRun, World, fake_sha
 
 DEMO_ORGANIZATION = "acme-fintech"
 DEMO_REPOSITORIES = ("acme-fintech/payments-api", "acme-fintech/ledger")
@@ -165,11 +165,7 @@ def build_demo_world(as_of: datetime | None = None) -> World:
     world = World(as_of=as_of, organization=DEMO_ORGANIZATION)
     repos = {spec.full_name: _add_repository(world, spec) for spec in _SPECS}
     slots = sorted(
-        (
-            (moment, spec.full_name, index)
-            for spec in _SPECS
-            for index, moment in enumerate(_slot_times(spec))
-        ),
+        ((moment, spec.full_name, index) for spec in _SPECS for index, moment in enumerate(_slot_times(spec))),
     )
     tags = {spec.full_name: _assign_tags(spec) for spec in _SPECS}
     specs = {spec.full_name: spec for spec in _SPECS}
@@ -220,9 +216,7 @@ def _add_repository(world: World, spec: _RepoSpec) -> Repository:
         teams=[Team(spec.team, spec.team.replace("-", " ").title(), list(spec.approvers))],
         prevent_self_review=spec.prevent_self_review,
         deployment_branch_policy=(
-            {"protected_branches": False, "custom_branch_policies": True}
-            if spec.codeql
-            else None
+            {"protected_branches": False, "custom_branch_policies": True} if spec.codeql else None
         ),
     )
     repo.add_workflow("deploy.yml", "Deploy")
@@ -272,9 +266,7 @@ def _assign_tags(spec: _RepoSpec) -> dict[int, tuple[str, ...]]:
 # ------------------------------------------------------------------ one deployment
 
 
-def _add_deployment(
-    repo: Repository, spec: _RepoSpec, merged_at: datetime, index: int, tags: tuple[str, ...]
-) -> None:
+def _add_deployment(repo: Repository, spec: _RepoSpec, merged_at: datetime, index: int, tags: tuple[str, ...]) -> None:
     rng = random.Random(f"{DEMO_SEED}:{spec.full_name}:deployment:{index}")
     tag = tags[0] if tags else ""
     author, reviewer, other = rng.sample(spec.developers, 3)
@@ -296,8 +288,7 @@ def _add_deployment(
         head_branch = f"hotfix/{title.split()[0].lower()}-{number}"
 
     if tag != "no-pr":
-        sha = _add_pull(repo, spec, rng, tag, number, title, author, reviewer, merged_at, sha,
-                        head_branch)
+        sha = _add_pull(repo, spec, rng, tag, number, title, author, reviewer, merged_at, sha, head_branch)
     else:
         pusher = author
         title = f"{title} (direct push)"
@@ -356,14 +347,23 @@ def _add_pull(
     if hotfix:
         # The hotfix branch itself is deployed; its PR into the default branch is still open.
         pull = repo.add_pull(
-            user=author, head_sha=head, created_at=opened, title=title,
-            head_ref=head_branch, commits=commits,
+            user=author,
+            head_sha=head,
+            created_at=opened,
+            title=title,
+            head_ref=head_branch,
+            commits=commits,
         )
     else:
         pull = repo.add_pull(
-            user=author, head_sha=head, created_at=opened, title=title,
-            head_ref=_branch_name(author, title, number), merged_at=merged_at,
-            merge_commit_sha=merge_sha, commits=commits,
+            user=author,
+            head_sha=head,
+            created_at=opened,
+            title=title,
+            head_ref=_branch_name(author, title, number),
+            merged_at=merged_at,
+            merge_commit_sha=merge_sha,
+            commits=commits,
         )
     pushed = opened
     for commit in commits:
@@ -372,17 +372,21 @@ def _add_pull(
     review_at = merged_at - timedelta(minutes=rng.randint(10, 80))
     if rng.random() < 0.3:
         commenter = rng.choice([d for d in spec.developers if d not in (author, reviewer)])
-        pull.add_review(commenter, "COMMENTED", submitted_at=review_at - timedelta(minutes=5),
-                        body="A couple of nits, otherwise fine.")
+        pull.add_review(
+            commenter,
+            "COMMENTED",
+            submitted_at=review_at - timedelta(minutes=5),
+            body="A couple of nits, otherwise fine.",
+        )
     if tag == "approval-withdrawn":
         pull.add_review(reviewer, "APPROVED", submitted_at=review_at - timedelta(minutes=20))
-        pull.add_review(reviewer, "CHANGES_REQUESTED", submitted_at=review_at,
-                        body="Wait - this breaks the settlement batch.")
+        pull.add_review(
+            reviewer, "CHANGES_REQUESTED", submitted_at=review_at, body="Wait - this breaks the settlement batch."
+        )
     elif tag == "approval-dismissed":
         pull.add_review(reviewer, "DISMISSED", submitted_at=review_at, body="LGTM")
     elif tag == "approved-earlier-commit":
-        pull.add_review(reviewer, "APPROVED", submitted_at=review_at - timedelta(minutes=30),
-                        commit_id=commits[0])
+        pull.add_review(reviewer, "APPROVED", submitted_at=review_at - timedelta(minutes=30), commit_id=commits[0])
     else:
         pull.add_review(reviewer, "APPROVED", submitted_at=review_at)
     return head if hotfix else merge_sha
@@ -399,14 +403,18 @@ def _add_ci_run(
     title: str,
 ) -> None:
     run = repo.add_run(
-        head_sha=sha, head_branch=branch, actor=author, created_at=at, workflow="ci.yml",
-        event="pull_request", updated_at=at + timedelta(minutes=6), display_title=title,
+        head_sha=sha,
+        head_branch=branch,
+        actor=author,
+        created_at=at,
+        workflow="ci.yml",
+        event="pull_request",
+        updated_at=at + timedelta(minutes=6),
+        display_title=title,
     )
     for name in spec.test_jobs:
-        run.add_job(name, started_at=at + timedelta(seconds=20),
-                    completed_at=at + timedelta(minutes=rng.randint(3, 5)))
-    run.add_job("security-scan", started_at=at + timedelta(seconds=25),
-                completed_at=at + timedelta(minutes=3))
+        run.add_job(name, started_at=at + timedelta(seconds=20), completed_at=at + timedelta(minutes=rng.randint(3, 5)))
+    run.add_job("security-scan", started_at=at + timedelta(seconds=25), completed_at=at + timedelta(minutes=3))
 
 
 def _attempt(
@@ -426,51 +434,81 @@ def _attempt(
     failed_test = rng.choice(spec.test_jobs) if tag == "tests-failed" else None
     if tag != "no-test-job":
         for name in spec.test_jobs:
-            run.add_job(name, started_at=at, completed_at=tests_done,
-                        conclusion="failure" if name == failed_test else "success")
+            run.add_job(
+                name, started_at=at, completed_at=tests_done, conclusion="failure" if name == failed_test else "success"
+            )
     scan_done = at + timedelta(minutes=rng.randint(2, 4))
     run.add_job("security-scan", started_at=at, completed_at=scan_done)
     if final:
         _add_artifacts(run, spec, rng, tag, scan_done)
 
     staging_start = tests_done + timedelta(seconds=10)
-    staging = run.add_job("deploy-staging", started_at=staging_start,
-                          completed_at=staging_start + timedelta(minutes=2),
-                          environment="staging")
-    repo.add_deployment(run, staging, environment="staging", statuses=[
-        ("queued", staging_start - timedelta(seconds=5)),
-        ("in_progress", staging_start),
-        ("success", staging_start + timedelta(minutes=2)),
-    ])
+    staging = run.add_job(
+        "deploy-staging",
+        started_at=staging_start,
+        completed_at=staging_start + timedelta(minutes=2),
+        environment="staging",
+    )
+    repo.add_deployment(
+        run,
+        staging,
+        environment="staging",
+        statuses=[
+            ("queued", staging_start - timedelta(seconds=5)),
+            ("in_progress", staging_start),
+            ("success", staging_start + timedelta(minutes=2)),
+        ],
+    )
 
     requested = staging_start + timedelta(minutes=2, seconds=10)
     delay = rng.randint(180, 300) if tag == "slow-approval" else rng.randint(5, 60)
     decided = requested + timedelta(minutes=delay, seconds=rng.randrange(60))
     if tag == "deploy-rejected":
         # GitHub closes a rejected job at the decision, with started_at == completed_at.
-        production = run.add_job("deploy-production", started_at=decided, completed_at=decided,
-                                 conclusion="failure", created_at=requested,
-                                 environment="production")
+        production = run.add_job(
+            "deploy-production",
+            started_at=decided,
+            completed_at=decided,
+            conclusion="failure",
+            created_at=requested,
+            environment="production",
+        )
         run.add_approval(approver, "rejected", comment="Not during the month-end close.")
-        repo.add_deployment(run, production, environment="production", statuses=[
-            ("waiting", requested), ("failure", decided),
-        ])
+        repo.add_deployment(
+            run,
+            production,
+            environment="production",
+            statuses=[
+                ("waiting", requested),
+                ("failure", decided),
+            ],
+        )
         run.conclusion = "failure"
         run.updated_at = decided
         return
     failed = tag == "deploy-failed" or (tag.startswith("rerun") and not final)
     started = decided + timedelta(seconds=12)
     finished = started + timedelta(minutes=rng.randint(2, 5))
-    production = run.add_job("deploy-production", started_at=started, completed_at=finished,
-                             conclusion="failure" if failed else "success",
-                             created_at=requested, environment="production")
+    production = run.add_job(
+        "deploy-production",
+        started_at=started,
+        completed_at=finished,
+        conclusion="failure" if failed else "success",
+        created_at=requested,
+        environment="production",
+    )
     run.add_approval(approver, comment=rng.choice(_APPROVAL_COMMENTS))
-    repo.add_deployment(run, production, environment="production", statuses=[
-        ("waiting", requested),
-        ("queued", decided),
-        ("in_progress", started),
-        ("failure" if failed else "success", finished),
-    ])
+    repo.add_deployment(
+        run,
+        production,
+        environment="production",
+        statuses=[
+            ("waiting", requested),
+            ("queued", decided),
+            ("in_progress", started),
+            ("failure" if failed else "success", finished),
+        ],
+    )
     run.updated_at = finished
     run.conclusion = "failure" if failed or failed_test else "success"
 
@@ -478,16 +516,12 @@ def _attempt(
 # ------------------------------------------------------------------ scan reports
 
 
-def _add_artifacts(
-    run: WorkflowRun, spec: _RepoSpec, rng: random.Random, tag: str, at: datetime
-) -> None:
+def _add_artifacts(run: WorkflowRun, spec: _RepoSpec, rng: random.Random, tag: str, at: datetime) -> None:
     if tag != "no-scan-artifact":
-        run.add_artifact("bandit-report", {"bandit-report.json": _bandit(run, rng, tag)},
-                         created_at=at)
+        run.add_artifact("bandit-report", {"bandit-report.json": _bandit(run, rng, tag)}, created_at=at)
         run.add_artifact("pip-audit", {"pip-audit.json": _pip_audit(tag)}, created_at=at)
         if spec.codeql:
-            run.add_artifact("codeql-results", {"python.sarif": _sarif(rng, tag)},
-                             created_at=at)
+            run.add_artifact("codeql-results", {"python.sarif": _sarif(rng, tag)}, created_at=at)
     coverage = f'<?xml version="1.0" ?>\n<coverage line-rate="0.{rng.randint(78, 93)}" />\n'
     run.add_artifact("coverage", {"coverage.xml": coverage}, created_at=at)
 
@@ -495,41 +529,46 @@ def _add_artifacts(
 def _bandit(run: WorkflowRun, rng: random.Random, tag: str) -> dict:
     results = []
     if tag == "bandit-high":
-        results.append({
-            "code": '41     cmd = f"pg_dump {db}"\n42     subprocess.Popen(cmd, shell=True)\n',
-            "col_offset": 4,
-            "end_col_offset": 38,
-            "filename": "app/backup.py",
-            "issue_confidence": "HIGH",
-            "issue_cwe": {"id": 78, "link": "https://cwe.mitre.org/data/definitions/78.html"},
-            "issue_severity": "HIGH",
-            "issue_text": "subprocess call with shell=True identified, security issue.",
-            "line_number": 42,
-            "line_range": [42],
-            "more_info": "https://bandit.readthedocs.io/en/1.7.9/plugins/"
-            "b602_subprocess_popen_with_shell_equals_true.html",
-            "test_id": "B602",
-            "test_name": "subprocess_popen_with_shell_equals_true",
-        })
+        results.append(
+            {
+                "code": '41     cmd = f"pg_dump {db}"\n42     subprocess.Popen(cmd, shell=True)\n',
+                "col_offset": 4,
+                "end_col_offset": 38,
+                "filename": "app/backup.py",
+                "issue_confidence": "HIGH",
+                "issue_cwe": {"id": 78, "link": "https://cwe.mitre.org/data/definitions/78.html"},
+                "issue_severity": "HIGH",
+                "issue_text": "subprocess call with shell=True identified, security issue.",
+                "line_number": 42,
+                "line_range": [42],
+                "more_info": "https://bandit.readthedocs.io/en/1.7.9/plugins/"
+                "b602_subprocess_popen_with_shell_equals_true.html",
+                "test_id": "B602",
+                "test_name": "subprocess_popen_with_shell_equals_true",
+            }
+        )
     elif rng.random() < 0.2:
-        results.append({
-            "code": "12     assert amount >= 0\n",
-            "col_offset": 4,
-            "end_col_offset": 22,
-            "filename": "app/ledger.py",
-            "issue_confidence": "HIGH",
-            "issue_cwe": {"id": 703, "link": "https://cwe.mitre.org/data/definitions/703.html"},
-            "issue_severity": "LOW",
-            "issue_text": "Use of assert detected. The enclosed code will be removed when "
-            "compiling to optimised byte code.",
-            "line_number": 12,
-            "line_range": [12],
-            "more_info": "https://bandit.readthedocs.io/en/1.7.9/plugins/b101_assert_used.html",
-            "test_id": "B101",
-            "test_name": "assert_used",
-        })
-    totals = {f"{kind}.{level}": 0 for kind in ("CONFIDENCE", "SEVERITY")
-              for level in ("HIGH", "LOW", "MEDIUM", "UNDEFINED")}
+        results.append(
+            {
+                "code": "12     assert amount >= 0\n",
+                "col_offset": 4,
+                "end_col_offset": 22,
+                "filename": "app/ledger.py",
+                "issue_confidence": "HIGH",
+                "issue_cwe": {"id": 703, "link": "https://cwe.mitre.org/data/definitions/703.html"},
+                "issue_severity": "LOW",
+                "issue_text": "Use of assert detected. The enclosed code will be removed when "
+                "compiling to optimised byte code.",
+                "line_number": 12,
+                "line_range": [12],
+                "more_info": "https://bandit.readthedocs.io/en/1.7.9/plugins/b101_assert_used.html",
+                "test_id": "B101",
+                "test_name": "assert_used",
+            }
+        )
+    totals = {
+        f"{kind}.{level}": 0 for kind in ("CONFIDENCE", "SEVERITY") for level in ("HIGH", "LOW", "MEDIUM", "UNDEFINED")
+    }
     for result in results:
         totals[f"SEVERITY.{result['issue_severity']}"] += 1
         totals[f"CONFIDENCE.{result['issue_confidence']}"] += 1
@@ -545,19 +584,20 @@ def _bandit(run: WorkflowRun, rng: random.Random, tag: str) -> dict:
 def _pip_audit(tag: str) -> dict:
     dependencies = [
         {"name": "fastapi", "version": "0.110.0", "vulns": []},
-        {"name": "jinja2", "version": "3.1.2" if tag == "pip-audit-vuln" else "3.1.4",
-         "vulns": []},
+        {"name": "jinja2", "version": "3.1.2" if tag == "pip-audit-vuln" else "3.1.4", "vulns": []},
         {"name": "sqlalchemy", "version": "2.0.29", "vulns": []},
         {"name": "requests", "version": "2.32.3", "vulns": []},
     ]
     if tag == "pip-audit-vuln":
-        dependencies[1]["vulns"] = [{
-            "id": "GHSA-h5c8-rqwp-cp95",
-            "fix_versions": ["3.1.3"],
-            "aliases": ["CVE-2024-22195"],
-            "description": "The `xmlattr` filter in affected versions of Jinja accepts keys "
-            "containing spaces, allowing attribute injection (XSS).",
-        }]
+        dependencies[1]["vulns"] = [
+            {
+                "id": "GHSA-h5c8-rqwp-cp95",
+                "fix_versions": ["3.1.3"],
+                "aliases": ["CVE-2024-22195"],
+                "description": "The `xmlattr` filter in affected versions of Jinja accepts keys "
+                "containing spaces, allowing attribute injection (XSS).",
+            }
+        ]
     return {"dependencies": dependencies, "fixes": []}
 
 
@@ -570,20 +610,34 @@ def _sarif(rng: random.Random, tag: str) -> dict:
     ]
     results = []
     if tag == "sarif-critical":
-        results.append(_sarif_result("py/weak-sensitive-data-hashing", "error",
-                                     "Sensitive data (password) is hashed with MD5.",
-                                     "app/auth.py", 27))
+        results.append(
+            _sarif_result(
+                "py/weak-sensitive-data-hashing",
+                "error",
+                "Sensitive data (password) is hashed with MD5.",
+                "app/auth.py",
+                27,
+            )
+        )
     elif rng.random() < 0.25:
-        results.append(_sarif_result("py/stack-trace-exposure", "warning",
-                                     "Stack trace information flows to this location.",
-                                     "app/errors.py", 14))
+        results.append(
+            _sarif_result(
+                "py/stack-trace-exposure",
+                "warning",
+                "Stack trace information flows to this location.",
+                "app/errors.py",
+                14,
+            )
+        )
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "CodeQL", "semanticVersion": "2.17.6", "rules": rules}},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {"driver": {"name": "CodeQL", "semanticVersion": "2.17.6", "rules": rules}},
+                "results": results,
+            }
+        ],
     }
 
 
@@ -592,8 +646,7 @@ def _sarif_result(rule: str, level: str, text: str, uri: str, line: int) -> dict
         "ruleId": rule,
         "level": level,
         "message": {"text": text},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri},
-                                            "region": {"startLine": line}}}],
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}}}],
     }
 
 
@@ -635,5 +688,4 @@ _TITLES = (
     "Add audit trail for manual adjustments (#{n})",
 )
 _PACKAGES = ("requests", "sqlalchemy", "cryptography", "uvicorn", "pydantic")
-_APPROVAL_COMMENTS = ("", "", "LGTM, ship it", "Approved after checking the change ticket",
-                      "OK for production")
+_APPROVAL_COMMENTS = ("", "", "LGTM, ship it", "Approved after checking the change ticket", "OK for production")

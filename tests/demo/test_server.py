@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from audit.fakegithub import FakeGitHub, synthetic_world
-from audit.fakegithub.server import parse_created
+from audit.demo.fakegithub import FakeGitHub, synthetic_world
+from audit.demo.fakegithub.server import parse_created
 
 from .conftest import T0, make_world
 
@@ -20,8 +20,7 @@ RUNS = "/repos/acme/app/actions/runs"
 
 
 def get(server: FakeGitHub, path: str, headers: dict | None = None, **params) -> requests.Response:
-    return requests.get(server.base_url + path, params=params, headers=headers, timeout=10,
-                        allow_redirects=False)
+    return requests.get(server.base_url + path, params=params, headers=headers, timeout=10, allow_redirects=False)
 
 
 def links(response: requests.Response) -> dict[str, str]:
@@ -50,9 +49,7 @@ def test_pagination_and_link_headers(server: FakeGitHub) -> None:
     assert "Link" not in get(server, RUNS).headers, "one page: no Link header"
 
 
-@pytest.mark.parametrize(
-    ("per_page", "expected"), [(None, 30), ("0", 1), ("7", 7), ("100", 100), ("500", 100)]
-)
+@pytest.mark.parametrize(("per_page", "expected"), [(None, 30), ("0", 1), ("7", 7), ("100", 100), ("500", 100)])
 def test_per_page_default_and_bounds(big: FakeGitHub, per_page, expected) -> None:
     params = {} if per_page is None else {"per_page": per_page}
     body = get(big, "/repos/synthetic/service-000/actions/runs", **params).json()
@@ -87,17 +84,18 @@ def test_created_windows_split_the_population(big: FakeGitHub) -> None:
 @pytest.mark.parametrize(
     ("expression", "inside", "outside"),
     [
-        ("2024-05-06..2024-05-06", ["2024-05-06T00:00:00", "2024-05-06T23:59:59"],
-         ["2024-05-05T23:59:59", "2024-05-07T00:00:00"]),
-        ("2024-05-06T10:00:00Z..2024-05-06T11:00:00Z", ["2024-05-06T10:00:00"],
-         ["2024-05-06T11:00:01"]),
+        (
+            "2024-05-06..2024-05-06",
+            ["2024-05-06T00:00:00", "2024-05-06T23:59:59"],
+            ["2024-05-05T23:59:59", "2024-05-07T00:00:00"],
+        ),
+        ("2024-05-06T10:00:00Z..2024-05-06T11:00:00Z", ["2024-05-06T10:00:00"], ["2024-05-06T11:00:01"]),
         (">=2024-05-06", ["2024-05-06T00:00:00"], ["2024-05-05T23:59:59"]),
         (">2024-05-06", ["2024-05-07T00:00:00"], ["2024-05-06T23:59:59"]),
         ("<=2024-05-06", ["2024-05-06T23:59:59"], ["2024-05-07T00:00:00"]),
         ("<2024-05-06", ["2024-05-05T23:59:59"], ["2024-05-06T00:00:00"]),
         ("2024-05-06..*", ["2030-01-01T00:00:00"], ["2024-05-05T00:00:00"]),
-        ("2024-05-06T12:00:00+02:00..2024-05-06T13:00:00+02:00", ["2024-05-06T10:30:00"],
-         ["2024-05-06T12:30:00"]),
+        ("2024-05-06T12:00:00+02:00..2024-05-06T13:00:00+02:00", ["2024-05-06T10:30:00"], ["2024-05-06T12:30:00"]),
     ],
 )
 def test_created_syntax(expression: str, inside: list[str], outside: list[str]) -> None:
@@ -198,8 +196,11 @@ def test_rate_limit_headers_and_exhaustion() -> None:
     with FakeGitHub(make_world(), rate_limit=3) as server:
         response = get(server, "/repos/acme/app")
         assert response.headers["Content-Type"] == "application/json; charset=utf-8"
-        assert {k: response.headers[f"x-ratelimit-{k}"] for k in ("limit", "remaining", "used")} \
-            == {"limit": "3", "remaining": "2", "used": "1"}
+        assert {k: response.headers[f"x-ratelimit-{k}"] for k in ("limit", "remaining", "used")} == {
+            "limit": "3",
+            "remaining": "2",
+            "used": "1",
+        }
         assert response.headers["x-ratelimit-resource"] == "core"
         assert int(response.headers["x-ratelimit-reset"]) > time.time()
         free = get(server, "/rate_limit")
@@ -219,8 +220,7 @@ def test_request_log_and_counting(server: FakeGitHub) -> None:
     assert server.request_count() == 3
     assert server.request_count("/repos/acme/app/actions") == 1
     record = server.requests[0]
-    assert (record.method, record.path, record.query, record.status) == (
-        "GET", RUNS, {"per_page": "2"}, 200)
+    assert (record.method, record.path, record.query, record.status) == ("GET", RUNS, {"per_page": "2"}, 200)
     with pytest.raises(AttributeError):
         record.status = 500  # type: ignore[misc]
     server.reset_requests()

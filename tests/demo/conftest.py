@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from audit.demo import start_demo_server
-from audit.fakegithub import FakeGitHub, World
+from audit.demo.fakegithub import FakeGitHub, World
+from audit.demo.organisation import start_demo_server
 
 T0 = datetime(2024, 5, 6, 10, 0, tzinfo=UTC)
 """A Monday in 2024Q2: the reference time of the tiny worlds."""
@@ -25,28 +25,43 @@ def make_world(*, runs: int = 1, as_of: datetime | None = None, waiting: bool = 
     for index in range(runs):
         created = T0 + timedelta(hours=index)
         sha = f"{index:040x}"
-        pull = repo.add_pull(user="alice", head_sha=f"{index:039x}f", created_at=created
-                             - timedelta(hours=2), merged_at=created, merge_commit_sha=sha)
+        pull = repo.add_pull(
+            user="alice",
+            head_sha=f"{index:039x}f",
+            created_at=created - timedelta(hours=2),
+            merged_at=created,
+            merge_commit_sha=sha,
+        )
         pull.add_review("bob", submitted_at=created - timedelta(hours=1))
         run = repo.add_run(head_sha=sha, actor="alice", created_at=created)
         run.add_job("test", started_at=created, completed_at=created + timedelta(minutes=3))
         requested = created + timedelta(minutes=4)
-        deploy = run.add_job("deploy", started_at=requested + timedelta(minutes=10),
-                             environment="production", created_at=requested)
+        deploy = run.add_job(
+            "deploy", started_at=requested + timedelta(minutes=10), environment="production", created_at=requested
+        )
         run.add_approval("dana")
-        repo.add_deployment(run, deploy, environment="production", statuses=[
-            ("waiting", requested),
-            ("queued", requested + timedelta(minutes=10)),
-            ("success", requested + timedelta(minutes=12)),
-        ])
-        run.add_artifact("bandit-report", {"report.json": {"results": []}},
-                         created_at=created + timedelta(minutes=3))
+        repo.add_deployment(
+            run,
+            deploy,
+            environment="production",
+            statuses=[
+                ("waiting", requested),
+                ("queued", requested + timedelta(minutes=10)),
+                ("success", requested + timedelta(minutes=12)),
+            ],
+        )
+        run.add_artifact("bandit-report", {"report.json": {"results": []}}, created_at=created + timedelta(minutes=3))
     if waiting:
         created = T0 + timedelta(days=1)
-        run = repo.add_run(head_sha="f" * 40, actor="alice", created_at=created,
-                           status="waiting", conclusion=None)
-        run.add_job("deploy", started_at=created, status="waiting", conclusion=None,
-                    environment="production", created_at=created)
+        run = repo.add_run(head_sha="f" * 40, actor="alice", created_at=created, status="waiting", conclusion=None)
+        run.add_job(
+            "deploy",
+            started_at=created,
+            status="waiting",
+            conclusion=None,
+            environment="production",
+            created_at=created,
+        )
         run.pending_environments.append("production")
     return world
 

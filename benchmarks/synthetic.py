@@ -3,24 +3,22 @@
 `synthetic_findings(n, seed)` builds a quarter of `n` production deployments shaped exactly
 like the evaluate stage's output (see `audit.render`), with a realistic mix of verdicts,
 details naming the run id, and a few management responses. Same `n` and `seed` → the same
-dict. The control and criteria text comes from `synthetic_controls.json` beside this file.
-It is fake data: `demo` is always true, so anything rendered from it says DEMO on every page.
+dict. The control and criteria text comes from the real control registry (`audit.controls`),
+so the report is rendered with the text it ships with. It is fake data: `demo` is always true, so anything rendered from it says DEMO on every page.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
-from pathlib import Path
 
+from audit.controls import CONTROLS, criteria
+from audit.evidence import VERDICTS
 from audit.quarter import Quarter
 
-_TEXT = json.loads((Path(__file__).with_name("synthetic_controls.json")).read_text("utf-8"))
-
-CONTROL_IDS = tuple(control["id"] for control in _TEXT["controls"])
-"""The nine control ids in contract order."""
+CONTROL_IDS = tuple(control.id for control in CONTROLS)
+"""The registered control ids in contract order."""
 
 _PEOPLE = (
     "alice-ng",
@@ -143,7 +141,12 @@ def _verdicts(rng: random.Random, run_id: int, deployment: dict, window: int) ->
         if deployment["approval_requested_at"] is None and approvers
         else ("pass", f"Run {run_id}: approvals, statuses and scan artifacts captured.")
     )
-    return {cid: {"verdict": verdicts[cid][0], "detail": verdicts[cid][1]} for cid in CONTROL_IDS}
+    # A control this generator does not model (one registered later) applies to none of them.
+    unmodelled = ("not_applicable", f"Run {run_id}: not applicable to this synthetic deployment.")
+    return {
+        cid: {"verdict": verdicts.get(cid, unmodelled)[0], "detail": verdicts.get(cid, unmodelled)[1]}
+        for cid in CONTROL_IDS
+    }
 
 
 def _deployment(rng: random.Random, run_id: int, repository: str, created: datetime) -> dict:
@@ -207,15 +210,21 @@ def synthetic_findings(n: int, seed: int = 0, *, quarter: str = "2024Q2") -> dic
     deployments.sort(key=lambda d: (d["created_at"], d["repository"], d["run_id"]))
 
     controls = []
-    for text in _TEXT["controls"]:
-        counts = dict.fromkeys(("pass", "fail", "not_applicable", "not_available", "error"), 0)
+    for control in CONTROLS:
+        counts = dict.fromkeys(VERDICTS, 0)
         for deployment in deployments:
-            counts[deployment["controls"][text["id"]]["verdict"]] += 1
-        controls.append({**text, "counts": counts})
-    criteria = [
-        {**criterion, "controls": [c["id"] for c in _TEXT["controls"] if criterion["id"] in c["criteria"]]}
-        for criterion in _TEXT["criteria"]
-    ]
+            counts[deployment["controls"][control.id]["verdict"]] += 1
+        controls.append(
+            {
+                "id": control.id,
+                "title": control.title,
+                "question": control.question,
+                "rationale": control.rationale,
+                "remediation": control.remediation,
+                "criteria": list(control.criteria),
+                "counts": counts,
+            }
+        )
 
     windows, extraction_log = [], []
     month_starts = [start, start + timedelta(days=30), start + timedelta(days=61), end]
@@ -276,7 +285,7 @@ def synthetic_findings(n: int, seed: int = 0, *, quarter: str = "2024Q2") -> dic
         },
         "extraction_log": extraction_log,
         "controls": controls,
-        "criteria": criteria,
+        "criteria": criteria(),
         "deployments": deployments,
         "sample": {
             "seed": f"audit-{quarter}-{seed}",

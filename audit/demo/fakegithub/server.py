@@ -14,7 +14,10 @@ It speaks the parts of GitHub's behaviour our extractor depends on (see DESIGN.m
 - `POST /graphql` for the queries batched extraction makes (`audit.demo.fakegithub.graphql`),
   counted in the request log like any other request;
 - injectable faults (`add_fault`): 5xx, 403/429 with `retry-after`, primary-limit
-  exhaustion, slow responses.
+  exhaustion, slow responses;
+- GitHub's distance: `latency_ms` before every answer (GitHub takes about 100-300 ms) and
+  `blob_bytes_per_second` for artifact blob downloads, so wall time under real latency can
+  be measured (`make bench`, `python -m audit.demo.fakegithub --latency-ms 150`).
 
 Usage::
 
@@ -132,8 +135,15 @@ class FakeGitHub:
         rate_limit: int = 5000,
         rate_limit_window: float = 3600.0,
         graphql: bool = True,
+        latency_ms: float = 0.0,
+        blob_bytes_per_second: float | None = None,
     ) -> None:
         self.world = world
+        self.latency = latency_ms / 1000
+        """Seconds every request waits before it is answered (each connection on its own thread,
+        so concurrent requests wait side by side, as they would at GitHub)."""
+        self.blob_bytes_per_second = blob_bytes_per_second
+        """Bandwidth of one blob download; None: unlimited."""
         self.token = token
         self.graphql = graphql
         """Serve `POST /graphql`; False answers 404 there, like a GitHub without GraphQL."""
@@ -330,6 +340,8 @@ class FakeGitHub:
         # Read a request body first, so a keep-alive connection stays in step whatever we answer.
         length = int(handler.headers.get("Content-Length") or 0)
         request_body = handler.rfile.read(length) if length > 0 else b""
+        if self.latency:
+            time.sleep(self.latency)
         fault = self._take_fault(path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
@@ -707,7 +719,10 @@ class FakeGitHub:
         if artifact_id is None:
             return _Response(404, b"BlobNotFound", content_type="text/plain")
         _, artifact = self.world.artifacts[artifact_id]
-        return _Response(200, artifact.data, content_type="application/zip")
+        data = artifact.data
+        if self.blob_bytes_per_second:
+            time.sleep(len(data) / self.blob_bytes_per_second)
+        return _Response(200, data, content_type="application/zip")
 
     def _deployments(self, query: dict[str, str], owner: str, repo: str) -> _Response:
         repository = self._repo(owner, repo)

@@ -4,7 +4,8 @@
 like the evaluate stage's output (see `audit.render`), with a realistic mix of verdicts,
 details naming the run id, and a few management responses. Same `n` and `seed` → the same
 dict. The control and criteria text comes from the real control registry (`audit.controls`),
-so the report is rendered with the text it ships with. It is fake data: `demo` is always true, so anything rendered from it says DEMO on every page.
+so the report is rendered with the text it ships with. It is fake data: `demo` is always
+true, so anything rendered from it says DEMO on every page.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from audit.config import Settings
 from audit.demo.fakegithub import FakeGitHub, synthetic_world
 from audit.extract import Extractor, GitHubClient
-from audit.extract.capture import RESULT_CAP, ExtractionSummary
+from audit.extract.runs import RESULT_CAP
 
 from .conftest import QUARTER, new_store
 
@@ -17,13 +17,12 @@ def test_2500_runs_are_listed_in_windows_under_the_cap() -> None:
         db = new_store()
         client = GitHubClient(server.base_url, None)
         extractor = Extractor(db, client, Settings(), QUARTER)
-        summary = ExtractionSummary(1, [REPOSITORY])
-        listed = extractor._capture_runs(REPOSITORY, summary)
+        windows = extractor.runs.collect(REPOSITORY)
         client.close()
-    assert listed == 2500
+    assert sum(window["fetched"] for window in windows) == 2500
     assert db["workflow_runs"].count == 2500
-    assert len(summary.windows) >= 3
-    for window in summary.windows:
+    assert len(windows) >= 3
+    for window in windows:
         assert window["total_count"] == window["fetched"] < RESULT_CAP
-    spans = sorted((w["window_start"], w["window_end"]) for w in summary.windows)
+    spans = sorted((w["window_start"], w["window_end"]) for w in windows)
     assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))  # no gap, no overlap

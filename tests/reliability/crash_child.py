@@ -13,12 +13,12 @@ import signal
 import sys
 from pathlib import Path
 
-import audit.extract.capture as capture
+import audit.capture_store as capture_store
 from tests.reliability.helpers import extract_quarter
 
 
 def main(db_path: str, base_url: str, table: str, after: int) -> None:
-    real = capture.upsert_all
+    real = capture_store.upsert_all
     writes = 0
 
     def upsert_all(db, name, rows):
@@ -29,7 +29,7 @@ def main(db_path: str, base_url: str, table: str, after: int) -> None:
             if writes == after:
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    capture.upsert_all = upsert_all
+    capture_store.upsert_all = upsert_all
     extract_quarter(Path(db_path), base_url)
 
 

@@ -1,0 +1,224 @@
+"""The evidence of each production run: jobs, environment approvals, artifacts, and the
+pull request of the deployed commit with its reviews.
+
+Two ways, same rows: per run over REST (`batched=False`), or in batches, where one
+repository-wide artifact listing serves every run and, per batch of 100 runs, one GraphQL
+query fetches jobs and approvals and one the pull requests and reviews of the deployed
+commits. Whatever GraphQL cannot give (`audit.extract.graphql`) falls back to REST per run.
+A completed run whose evidence is all stored is marked, and not fetched again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from audit.extract import graphql
+from audit.extract.artifacts import ArtifactCollector
+from audit.extract.rows import approval_rows, job_row, pull_row, review_row
+from audit.extract.session import CaptureSession
+from audit.store import now_utc, to_json
+
+
+class RunEvidenceCollector:
+    """Captures the evidence of runs behind production deployments."""
+
+    def __init__(self, session: CaptureSession, artifacts: ArtifactCollector):
+        self.session = session
+        self.store = session.store
+        self.client = session.client
+        self.artifacts = artifacts
+
+    def collect(self, repository: str, runs: list[dict], advance: Callable[[], None]) -> None:
+        """All evidence of `runs`; `advance()` after each run."""
+        if not self.session.batched:
+            for run in runs:
+                self._collect_one(repository, run)
+                advance()
+            return
+        artifacts = self.artifacts.list_for_repository(repository, runs)
+        for start in range(0, len(runs), graphql.BATCH):
+            batch = runs[start : start + graphql.BATCH]
+            self._collect_jobs_and_approvals(repository, batch)
+            self._collect_batch_pulls(repository, batch)
+            for run in batch:
+                self.artifacts.store_listed(repository, run["run_id"], artifacts.get(run["run_id"], []))
+                self._mark_captured(repository, run)
+                advance()
+
+    def collect_jobs(self, repository: str, runs: list[dict]) -> None:
+        """Only the jobs of `runs` (deploying-workflow runs no deployment names)."""
+        if self.session.batched:
+            for start in range(0, len(runs), graphql.BATCH):
+                self._collect_jobs_and_approvals(repository, runs[start : start + graphql.BATCH], approvals=False)
+            return
+        for run in runs:
+            self._capture_jobs(repository, run["run_id"])
+
+    def _collect_one(self, repository: str, run: dict) -> None:
+        run_id = run["run_id"]
+        self._capture_jobs(repository, run_id)
+        self._capture_approvals(repository, run_id)
+        self.artifacts.collect_for_run(repository, run_id)
+        if run["head_sha"]:
+            self._capture_pull_request(repository, run["head_sha"])
+        self._mark_captured(repository, run)
+
+    def _mark_captured(self, repository: str, run: dict) -> None:
+        """A run still in progress may gain jobs and approvals: only a completed one is done."""
+        if run["status"] == "completed":
+            self.store.mark_evidence_captured(repository, run["run_id"], now_utc())
+
+    # -- GraphQL batches -----------------------------------------------------------------
+
+    def _graphql_call(self, repository: str, name: str, params: dict, call):
+        """Run one GraphQL query (`call()`), logged like a REST query; None when GraphQL is
+        unavailable, which switches this extraction to per-run REST requests."""
+        session = self.session
+        if not session.graphql_available:
+            return None
+        started = session.log.begin()
+        try:
+            result = call()
+        except graphql.GraphQLUnavailable as why:
+            session.graphql_available = False
+            session.log.record(repository, name, params, started)
+            session.progress.say(f"{repository}: {why}; asking REST per run instead")
+            return None
+        session.log.record(repository, name, params, started, rows=len(result))
+        return result
+
+    def _collect_jobs_and_approvals(self, repository: str, runs: list[dict], *, approvals: bool = True) -> None:
+        ready = [(run, json.loads(run["raw"] or "{}").get("node_id")) for run in runs]
+        ready = [(run, node) for run, node in ready if node]
+        answers: dict[int, graphql.RunEvidence | None] = {}
+        if ready:
+            evidence = self._graphql_call(
+                repository,
+                "POST /graphql nodes(ids:) WorkflowRun",
+                {"run_ids": [run["run_id"] for run, _ in ready]},
+                lambda: graphql.run_evidence(
+                    self.client, [node for _, node in ready], [run["run_attempt"] for run, _ in ready]
+                ),
+            )
+            answers = dict(zip([run["run_id"] for run, _ in ready], evidence or [], strict=False))
+        for run in runs:
+            run_id = run["run_id"]
+            found = answers.get(run_id)
+            if found is not None and found.jobs is not None:
+                self._store_jobs(repository, run_id, found.jobs)
+            else:
+                self._capture_jobs(repository, run_id)
+            if not approvals:
+                continue
+            if found is not None and found.approvals is not None:
+                self._store_approvals(repository, run_id, found.approvals)
+            else:
+                self._capture_approvals(repository, run_id)
+
+    def _collect_batch_pulls(self, repository: str, runs: list[dict]) -> None:
+        """Pull requests and reviews of the runs' commits; one lookup per distinct commit, ever."""
+        shas = sorted({run["head_sha"] for run in runs if run["head_sha"]})
+        if not shas:
+            return
+        known = self.store.commit_pull_numbers(repository, shas)
+        missing = [sha for sha in shas if sha not in known]
+        answers = (
+            self._graphql_call(
+                repository,
+                "POST /graphql repository.object(oid:) Commit",
+                {"shas": missing},
+                lambda: graphql.commit_pulls(self.client, repository, missing),
+            )
+            if missing
+            else None
+        ) or {}
+        for sha in shas:
+            if sha in known:
+                self._capture_missing_reviews(repository, known[sha])
+                continue
+            found = answers.get(sha)
+            if found is None or found.pulls is None:
+                self._capture_pull_request(repository, sha)
+            else:
+                numbers = self._store_commit_pulls(repository, sha, found.pulls)
+                self._capture_missing_reviews(repository, numbers, found.reviews)
+
+    # -- REST, per run -------------------------------------------------------------------
+
+    def _run_url(self, repository: str, run_id: int) -> str:
+        return f"{self.client.repo_url(repository)}/actions/runs/{run_id}"
+
+    def _capture_jobs(self, repository: str, run_id: int) -> None:
+        params = {"filter": "all"}
+        jobs = self.session.log.listing(
+            repository,
+            "GET /repos/{owner}/{repo}/actions/runs/{id}/jobs",
+            {"run_id": run_id, **params},
+            f"{self._run_url(repository, run_id)}/jobs",
+            key="jobs",
+            request_params=params,
+        )
+        self._store_jobs(repository, run_id, jobs)
+
+    def _store_jobs(self, repository: str, run_id: int, jobs: list[dict]) -> None:
+        captured_at = now_utc()
+        self.store.save_jobs([job_row(repository, run_id, job, captured_at) for job in jobs])
+        self.store.mark_run_piece(repository, run_id, "jobs", captured_at)
+
+    def _capture_approvals(self, repository: str, run_id: int) -> None:
+        # PyGithub has no method for this endpoint, and its answer carries no timestamp.
+        approvals = self.session.log.fetch(
+            repository,
+            "GET /repos/{owner}/{repo}/actions/runs/{id}/approvals",
+            {"run_id": run_id},
+            lambda: self.client.get(f"{self._run_url(repository, run_id)}/approvals").data or [],
+        )
+        self._store_approvals(repository, run_id, approvals)
+
+    def _store_approvals(self, repository: str, run_id: int, approvals: list[dict]) -> None:
+        captured_at = now_utc()
+        self.store.save_approvals(approval_rows(repository, run_id, approvals, captured_at))
+        self.store.mark_run_piece(repository, run_id, "approvals", captured_at)
+
+    def _capture_pull_request(self, repository: str, sha: str) -> None:
+        numbers = self.store.commit_pull_numbers(repository, [sha]).get(sha)
+        if numbers is None:
+            pulls = self.session.log.listing(
+                repository,
+                "GET /repos/{owner}/{repo}/commits/{sha}/pulls",
+                {"sha": sha},
+                f"{self.client.repo_url(repository)}/commits/{sha}/pulls",
+            )
+            numbers = self._store_commit_pulls(repository, sha, pulls)
+        self._capture_missing_reviews(repository, numbers)
+
+    def _store_commit_pulls(self, repository: str, sha: str, pulls: list[dict]) -> list[int]:
+        captured_at = now_utc()
+        numbers = [pr["number"] for pr in pulls]
+        self.store.save_commit_pulls(
+            [pull_row(repository, pr, captured_at) for pr in pulls],
+            {"repository": repository, "sha": sha, "pr_numbers": to_json(numbers), "captured_at": captured_at},
+        )
+        return numbers
+
+    def _capture_missing_reviews(self, repository: str, numbers: list[int], known: dict | None = None) -> None:
+        """Reviews of each merged pull request not captured yet (`known`: reviews in hand by number)."""
+        for number in numbers:
+            pr = self.store.pull_request(repository, number)
+            if pr["merged_at"] and not pr["reviews_captured_at"]:
+                reviews = (known or {}).get(number)
+                if reviews is None:
+                    reviews = self.session.log.listing(
+                        repository,
+                        "GET /repos/{owner}/{repo}/pulls/{number}/reviews",
+                        {"pull_number": number},
+                        f"{self.client.repo_url(repository)}/pulls/{number}/reviews",
+                    )
+                self._store_reviews(repository, number, reviews)
+
+    def _store_reviews(self, repository: str, number: int, reviews: list[dict]) -> None:
+        captured_at = now_utc()
+        self.store.save_reviews(
+            repository, number, [review_row(repository, number, review, captured_at) for review in reviews], captured_at
+        )

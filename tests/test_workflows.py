@@ -118,7 +118,7 @@ def test_quarterly_report_on_the_previous_quarter():
     report = workflow["jobs"]["report"]
     script = "\n".join(step.get("run", "") for step in report["steps"])
     assert "soc2-audit quarter --previous" in script
-    assert 'make report QUARTER="$QUARTER"' in script
+    assert 'soc2-audit report --quarter "$QUARTER"' in script
     assert "soc2-audit verify" in script
     assert "soc2-audit summary" in script and "GITHUB_STEP_SUMMARY" in script
     upload = next(s for s in report["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
@@ -138,3 +138,17 @@ def test_github_app_token_is_optional_and_scoped(name):
                 assert {k for k in step["with"] if k.startswith("permission-")} and all(
                     v == "read" for k, v in step["with"].items() if k.startswith("permission-")
                 )
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_installs_come_from_the_hashed_lock_without_test_tools(path):
+    """Secrets are present in these jobs: nothing unpinned, no test extras, no pip upgrade."""
+    for name, job in load(path.name)["jobs"].items():
+        for step in job["steps"]:
+            for line in step.get("run", "").splitlines():
+                if "pip install" not in line:
+                    continue
+                assert "--upgrade" not in line and "[test]" not in line, (name, line)
+                assert ("--require-hashes" in line and "-r requirements.lock" in line) or (
+                    "--no-deps" in line and "--no-index" in line
+                ), (name, line)

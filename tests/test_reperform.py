@@ -1,7 +1,10 @@
-"""An auditor re-performs controls with the shipped SQL and gets our verdicts exactly.
+"""An auditor re-performs every control with the shipped SQL and gets our verdicts exactly.
 
-Runs each query both through Python's sqlite3 and through the `sqlite3` command-line shell
-(an independent tool), on the demo package's evidence.db.
+Every registered control's query runs through Python's sqlite3 and through the `sqlite3`
+command-line shell (an independent tool, fed the very script the report's appendix prints),
+on the demo package's evidence.db and on a synthetic quarter of 10,000 deployments whose
+evidence covers every branch of every control (`tests/synthetic_store.py`), evaluated with
+non-default settings. Any disagreement fails and names the deployment.
 """
 
 from __future__ import annotations
@@ -9,63 +12,136 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-from importlib import resources
 
 import pytest
 import sqlite_utils
 
-from audit.reperform import QUERIES, query_text, run_sql
+from audit.config import Settings
+from audit.controls import CONTROLS
+from audit.evaluate import evaluate_quarter
+from audit.quarter import Quarter
+from audit.reperform import QUERIES, parameter_names, parameters, query_name, query_text, run_sql, shell_script
+from tests.synthetic_store import build_store
 
-CONTROL_QUERIES = {
-    "deploy.approved": "deploy_approved",
-    "deploy.from_main": "deploy_from_main",
-    "tests.passed": "tests_passed",
-    "deploy.timely": "deploy_timely",
-}
-PARAMETERS = {
-    "quarter": "2024Q2",
-    "start": "2024-04-01T00:00:00Z",
-    "end": "2024-07-01T00:00:00Z",
-    "environments": '["production"]',
-    "allowed_branches": "[]",
-    "test_jobs": '["test", "test (*)"]',
-    "approval_window_minutes": 120,
-}
+QUARTER = Quarter.parse("2024Q2")
+SYNTHETIC_SETTINGS = Settings(
+    allowed_branches=("main", "release/*"),
+    approval_window_minutes=60,
+    max_severity="medium",
+    required_approvers=2,
+    test_jobs=("test", "test (*)"),
+)
+
+
+def _parameters(settings: Settings) -> dict:
+    return parameters(settings.as_dict(), str(QUARTER), *QUARTER.bounds(settings.timezone))
 
 
 @pytest.fixture(scope="module")
-def store(demo_report):
-    return sqlite_utils.Database(demo_report["dir"] / "evidence.db")
+def demo_store(demo_report):
+    path = demo_report["dir"] / "evidence.db"
+    db = sqlite_utils.Database(path)
+    stored = json.loads(db.execute("select settings from evaluations where quarter = ?", [str(QUARTER)]).fetchone()[0])
+    assert stored == Settings().as_dict()  # the demo ran with the defaults
+    return {"path": path, "db": db, "parameters": _parameters(Settings())}
 
 
-def _stored_verdicts(store, control_id: str) -> dict:
+@pytest.fixture(scope="module")
+def synthetic_store(tmp_path_factory):
+    """10,000 deployments with awkward evidence, evaluated once for the module."""
+    path = tmp_path_factory.mktemp("synthetic") / "evidence.db"
+    db = build_store(path, deployments=10_000)
+    summary = evaluate_quarter(db, QUARTER, SYNTHETIC_SETTINGS, demo=True)
+    assert summary.population > 9_000
+    return {"path": path, "db": db, "parameters": _parameters(SYNTHETIC_SETTINGS)}
+
+
+def _stored_verdicts(db, control_id: str) -> dict:
     return {
         (r["repository"], r["run_id"], r["environment"]): r["verdict"]
-        for r in store.query("select * from verdicts where quarter = '2024Q2' and control_id = ?", [control_id])
+        for r in db.query("select * from verdicts where quarter = ? and control_id = ?", [str(QUARTER), control_id])
     }
 
 
-@pytest.mark.parametrize("control_id", sorted(CONTROL_QUERIES))
-def test_sql_gives_the_stored_verdicts(store, control_id):
-    rows = run_sql(
-        store,
-        CONTROL_QUERIES[control_id],
-        **{k: v for k, v in PARAMETERS.items() if f":{k}" in query_text(CONTROL_QUERIES[control_id])},
-    )
+def _assert_same_verdicts(rows: list[dict], stored: dict, control_id: str) -> None:
     reperformed = {(r["repository"], r["run_id"], r["environment"]): r["verdict"] for r in rows}
-    stored = _stored_verdicts(store, control_id)
-    assert len(stored) > 300
-    assert reperformed == stored
-    assert set(reperformed.values()) >= {"pass", "fail"}
-
-
-def test_population_sql_recomputes_the_stored_population(store):
-    rows = run_sql(
-        store, "population", start=PARAMETERS["start"], end=PARAMETERS["end"], environments=PARAMETERS["environments"]
+    assert len(rows) == len(reperformed), f"{control_id}: the query gives some deployment twice"
+    disagreements = [
+        f"run {run_id} of {repository} ({environment}): SQL {reperformed.get(key)!r}, evaluation {stored.get(key)!r}"
+        for key in sorted(set(reperformed) | set(stored), key=str)
+        for repository, run_id, environment in [key]
+        if reperformed.get(key) != stored.get(key)
+    ]
+    assert not disagreements, f"{control_id}: {len(disagreements)} disagreement(s), first: " + "; ".join(
+        disagreements[:5]
     )
+
+
+def _python_rows(store: dict, name: str) -> list[dict]:
+    return run_sql(store["db"], name, **{k: store["parameters"][k] for k in parameter_names(name)})
+
+
+def _shell_rows(store: dict, name: str) -> list[dict]:
+    """The appendix's script, run by the `sqlite3` shell on a read-only database."""
+    result = subprocess.run(
+        ["sqlite3", "-readonly", str(store["path"])],
+        input=shell_script(name, store["parameters"], mode="json"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert not result.stderr, result.stderr
+    return json.loads(result.stdout or "[]")
+
+
+def test_every_registered_control_has_a_query():
+    missing = [control.id for control in CONTROLS if query_name(control.id) not in QUERIES]
+    assert not missing, f"controls without re-performance SQL in audit/reperform/: {missing}"
+
+
+def test_every_query_parameter_comes_from_the_settings():
+    known = _parameters(Settings())
+    for name in QUERIES:
+        unknown = set(parameter_names(name)) - set(known)
+        assert not unknown, f"{name}.sql names parameters no setting provides: {unknown}"
+
+
+@pytest.mark.parametrize("how", ["python", "shell"])
+@pytest.mark.parametrize("control_id", [control.id for control in CONTROLS])
+def test_demo_verdicts_reperformed(demo_store, control_id, how):
+    name = query_name(control_id)
+    rows = _python_rows(demo_store, name) if how == "python" else _shell_rows(demo_store, name)
+    stored = _stored_verdicts(demo_store["db"], control_id)
+    assert len(stored) > 300
+    _assert_same_verdicts(rows, stored, control_id)
+
+
+@pytest.mark.parametrize("how", ["python", "shell"])
+@pytest.mark.parametrize("control_id", [control.id for control in CONTROLS])
+def test_synthetic_verdicts_reperformed(synthetic_store, control_id, how):
+    name = query_name(control_id)
+    rows = _python_rows(synthetic_store, name) if how == "python" else _shell_rows(synthetic_store, name)
+    stored = _stored_verdicts(synthetic_store["db"], control_id)
+    assert len(stored) > 9_000
+    _assert_same_verdicts(rows, stored, control_id)
+    assert len(set(stored.values())) >= 2, f"{control_id}: the synthetic quarter exercises one verdict only"
+
+
+def test_a_disagreement_names_the_deployment():
+    stored = {("acme/api", 7, "production"): "pass"}
+    with pytest.raises(AssertionError, match=r"run 7 of acme/api \(production\): SQL 'fail', evaluation 'pass'"):
+        _assert_same_verdicts(
+            [{"repository": "acme/api", "run_id": 7, "environment": "production", "verdict": "fail"}],
+            stored,
+            "deploy.approved",
+        )
+
+
+def test_population_sql_recomputes_the_stored_population(demo_store):
+    rows = _python_rows(demo_store, "population")
     stored = [
         dict(r)
-        for r in store.query(
+        for r in demo_store["db"].query(
             "select repository, run_id, environment, deployment_id from population where quarter = '2024Q2' "
             "order by repository, run_id, environment"
         )
@@ -73,28 +149,7 @@ def test_population_sql_recomputes_the_stored_population(store):
     assert rows == stored and len(rows) > 300
 
 
-def test_the_sqlite3_shell_reperforms_without_our_code(demo_report, store):
-    database = demo_report["dir"] / "evidence.db"
-    sql = resources.files("audit.reperform").joinpath("deploy_from_main.sql").read_text()
-    script = "\n".join(
-        [
-            ".mode json",
-            ".parameter init",
-            f".parameter set :quarter \"'{PARAMETERS['quarter']}'\"",
-            f".parameter set :allowed_branches \"'{PARAMETERS['allowed_branches']}'\"",
-            sql,
-        ]
-    )
-    result = subprocess.run(
-        ["sqlite3", "-readonly", str(database)], input=script, capture_output=True, text=True, check=True
-    )
-    rows = json.loads(result.stdout)
-    assert {(r["repository"], r["run_id"], r["environment"]): r["verdict"] for r in rows} == _stored_verdicts(
-        store, "deploy.from_main"
-    )
-
-
-def test_queries_only_read(demo_report):
+def test_queries_only_read():
     """Shipped queries are SELECTs (with CTEs): running them cannot change the evidence."""
     for name in QUERIES:
         statement = "\n".join(line for line in query_text(name).splitlines() if not line.startswith("--")).strip()

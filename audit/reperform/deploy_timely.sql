@@ -8,23 +8,8 @@
 --   not_applicable  not approved and nothing to time
 --   pass / fail     approval - request <= :approval_window_minutes (the boundary passes)
 -- Parameters: :quarter, e.g. '2024Q2'; :approval_window_minutes, e.g. 120
-with ordered as (
-    select s.deployment_id, s.state, s.created_at,
-           lead(s.state) over w as next_state,
-           lead(s.created_at) over w as next_created_at,
-           sum(s.state = 'waiting') over w as waiting_seen
-    from deployment_statuses s
-    join population p on p.deployment_id = s.deployment_id and p.quarter = :quarter
-    window w as (partition by s.deployment_id order by s.created_at is null, s.created_at, s.status_id)
-),
-times as (
-    select deployment_id, created_at as requested_at,
-           case when next_state in ('queued', 'in_progress') then next_created_at end as approved_at
-    from ordered
-    where state = 'waiting' and waiting_seen = 1
-),
-judged as (
-    select p.repository, p.run_id, p.environment, d.statuses_captured_at, t.requested_at, t.approved_at,
+with deployment as (
+    select p.repository, p.run_id, p.environment, p.deployment_id, d.statuses_captured_at,
            exists (select 1 from run_captures c where c.repository = p.repository and c.run_id = p.run_id
                    and c.what = 'approvals') as approvals_captured,
            exists (select 1 from approvals a, json_each(a.environments) e
@@ -32,17 +17,33 @@ judged as (
                      and lower(a.state) = 'approved' and lower(e.value) = lower(p.environment)) as approved
     from population p
     join deployments d on d.deployment_id = p.deployment_id
-    left join times t on t.deployment_id = p.deployment_id
     where p.quarter = :quarter
+),
+ordered as (
+    select s.deployment_id, s.state, s.created_at,
+           lead(s.state) over w as next_state,
+           lead(s.created_at) over w as next_created_at,
+           sum(s.state = 'waiting') over w as waiting_seen
+    from deployment d
+    join deployment_statuses s on s.deployment_id = d.deployment_id
+    window w as (partition by s.deployment_id order by s.created_at is null, s.created_at, s.status_id)
+),
+times as (
+    select deployment_id, max(created_at) as requested_at,
+           max(case when next_state in ('queued', 'in_progress') then next_created_at end) as approved_at
+    from ordered
+    where state = 'waiting' and waiting_seen = 1
+    group by deployment_id
 )
-select repository, run_id, environment,
+select d.repository, d.run_id, d.environment,
   case
-    when approvals_captured and not approved then 'not_applicable'
-    when statuses_captured_at is null then 'not_available'
-    when requested_at is null or approved_at is null then
-      case when approved then 'not_available' else 'not_applicable' end
-    when strftime('%s', approved_at) - strftime('%s', requested_at) <= :approval_window_minutes * 60 then 'pass'
+    when d.approvals_captured and not d.approved then 'not_applicable'
+    when d.statuses_captured_at is null then 'not_available'
+    when t.requested_at is null or t.approved_at is null then
+      case when d.approved then 'not_available' else 'not_applicable' end
+    when strftime('%s', t.approved_at) - strftime('%s', t.requested_at) <= :approval_window_minutes * 60 then 'pass'
     else 'fail'
   end as verdict
-from judged
-order by repository, run_id, environment;
+from deployment d
+left join times t on t.deployment_id = d.deployment_id
+order by d.repository, d.run_id, d.environment;

@@ -9,15 +9,7 @@
 --   not_available  a test job's completion time is unknown
 --   pass           otherwise
 -- Parameters: :quarter, e.g. '2024Q2'; :test_jobs, a JSON array, e.g. '["test", "test (*)"]'
-with latest_jobs as (
-    select j.* from jobs j
-    where not exists (
-        select 1 from jobs later
-        where later.repository = j.repository and later.run_id = j.run_id and later.name = j.name
-          and (coalesce(later.run_attempt, 0) > coalesce(j.run_attempt, 0)
-               or (coalesce(later.run_attempt, 0) = coalesce(j.run_attempt, 0) and later.job_id > j.job_id)))
-),
-judged as (
+with deployment as (
     select p.repository, p.run_id, p.environment, d.job_id as deploy_job_id, deploy.started_at as deploy_started_at,
            exists (select 1 from run_captures c where c.repository = p.repository and c.run_id = p.run_id
                    and c.what = 'jobs') as jobs_captured
@@ -26,29 +18,34 @@ judged as (
     left join jobs deploy on deploy.job_id = d.job_id
     where p.quarter = :quarter
 ),
+latest_jobs as (
+    select j.*, row_number() over (partition by j.repository, j.run_id, j.name
+                                   order by coalesce(j.run_attempt, 0) desc, j.job_id desc) as recency
+    from jobs j
+),
 tests as (
-    select t.repository, t.run_id, t.environment, j.conclusion, j.completed_at, t.deploy_started_at
-    from judged t
-    join latest_jobs j on j.repository = t.repository and j.run_id = t.run_id
-    where (t.deploy_job_id is null or j.job_id != t.deploy_job_id)
+    select d.repository, d.run_id, d.environment, count(*) as test_jobs,
+           sum(j.conclusion is not null and j.conclusion != 'success') as failed,
+           sum(j.conclusion is null) as unknown_conclusion,
+           sum(j.completed_at > d.deploy_started_at) as completed_late,
+           sum(j.completed_at is null) as unknown_completion
+    from deployment d
+    join latest_jobs j on j.repository = d.repository and j.run_id = d.run_id
+    where j.recency = 1 and j.job_id is not d.deploy_job_id
       and exists (select 1 from json_each(:test_jobs) pattern where lower(j.name) glob lower(pattern.value))
+    group by d.repository, d.run_id, d.environment
 )
-select t.repository, t.run_id, t.environment,
+select d.repository, d.run_id, d.environment,
   case
-    when not t.jobs_captured then 'not_available'
-    when not exists (select 1 from tests x where x.repository = t.repository and x.run_id = t.run_id
-                     and x.environment = t.environment) then 'fail'
-    when exists (select 1 from tests x where x.repository = t.repository and x.run_id = t.run_id
-                 and x.environment = t.environment and x.conclusion is not null and x.conclusion != 'success')
-      then 'fail'
-    when exists (select 1 from tests x where x.repository = t.repository and x.run_id = t.run_id
-                 and x.environment = t.environment and x.conclusion is null) then 'not_available'
-    when t.deploy_started_at is null then 'pass'
-    when exists (select 1 from tests x where x.repository = t.repository and x.run_id = t.run_id
-                 and x.environment = t.environment and x.completed_at > t.deploy_started_at) then 'fail'
-    when exists (select 1 from tests x where x.repository = t.repository and x.run_id = t.run_id
-                 and x.environment = t.environment and x.completed_at is null) then 'not_available'
+    when not d.jobs_captured then 'not_available'
+    when t.test_jobs is null then 'fail'
+    when t.failed then 'fail'
+    when t.unknown_conclusion then 'not_available'
+    when d.deploy_started_at is null then 'pass'
+    when t.completed_late then 'fail'
+    when t.unknown_completion then 'not_available'
     else 'pass'
   end as verdict
-from judged t
-order by t.repository, t.run_id, t.environment;
+from deployment d
+left join tests t on t.repository = d.repository and t.run_id = d.run_id and t.environment = d.environment
+order by d.repository, d.run_id, d.environment;

@@ -16,9 +16,7 @@ from pathlib import Path
 from dateutil import tz
 
 from audit.errors import UsageError
-
-SEVERITIES = ("low", "medium", "high", "critical")
-"""The one severity scale every scan format is mapped onto, lowest first."""
+from audit.scans.severity import SEVERITIES, parse_threshold
 
 _REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 
@@ -99,9 +97,12 @@ def settings_from_mapping(data: dict, source: str = "configuration") -> Settings
             if not isinstance(value, str) or not value:
                 raise UsageError(f"{source}: {key} must be a non-empty string")
             values[key] = value
+    if "max_severity" in values:
+        try:
+            values["max_severity"] = parse_threshold(values["max_severity"])
+        except ValueError:
+            raise UsageError(f"{source}: max_severity must be one of {', '.join(SEVERITIES)}") from None
     settings = Settings(**values)
-    if settings.max_severity not in SEVERITIES:
-        raise UsageError(f"{source}: max_severity must be one of {', '.join(SEVERITIES)}")
     for repository in settings.repositories:
         validate_repository(repository)
     if tz.gettz(settings.timezone) is None:

@@ -193,7 +193,8 @@ class _EvidenceIndex:
         self.artifacts = _grouped(
             db.query(
                 "select a.artifact_id, a.repository, a.run_id, a.name, a.capture_status, a.scan_format, "
-                f"a.capture_detail, a.sha256 from artifacts a join {runs_of_keys} k using (repository, run_id) "
+                "a.capture_detail, a.sha256, a.scan_gaps "
+                f"from artifacts a join {runs_of_keys} k using (repository, run_id) "
                 "order by a.artifact_id"
             ),
             "repository",
@@ -327,6 +328,7 @@ class _EvidenceIndex:
                 row["capture_detail"],
                 row["sha256"],
                 findings,
+                row["scan_gaps"],
             )
 
 

@@ -106,6 +106,10 @@ class Artifact:
     capture_detail: str | None
     sha256: str | None
     findings: tuple[Finding, ...] = ()
+    scan_gaps: str | None = None
+    """Why the scan evidence in a captured artifact is incomplete (a member meant to be a
+    report could not be read, a report scanned nothing), one reason per line; None when
+    nothing is known to be missing."""
 
     @property
     def is_scan_evidence(self) -> bool:

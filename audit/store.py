@@ -241,6 +241,8 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
             "sha256": str,
             "captured_at": str,
             "content": bytes,
+            "scan_gaps": str,
+            "scan_recovered": str,
         },
         ("artifact_id",),
     ),
@@ -312,11 +314,20 @@ def open_store(path: str | os.PathLike | None = None, *, create: bool = True) ->
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create missing tables and indexes; existing rows are left alone."""
+    """Create missing tables, columns and indexes; existing rows are left alone.
+
+    A column added to `TABLES` later is added to an older store as NULL for its rows.
+    """
     db.execute("PRAGMA journal_mode=WAL") if not db.memory else None
     for name, (columns, pk) in TABLES.items():
-        if not db[name].exists():
-            db[name].create(columns, pk=pk[0] if len(pk) == 1 else pk, not_null=set(pk))
+        table = db[name]
+        if not table.exists():
+            table.create(columns, pk=pk[0] if len(pk) == 1 else pk, not_null=set(pk))
+            continue
+        existing = set(table.columns_dict)
+        for column, column_type in columns.items():
+            if column not in existing:
+                table.add_column(column, column_type)
     for name, columns in INDEXES:
         db[name].create_index(columns, if_not_exists=True)
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from audit.evidence import Approval, Artifact, DeploymentEvidence, Job, PullRequest, Review
+from audit.scans.names import SCAN_NAME
 
 # A review that is a plain comment (or not yet submitted) leaves the reviewer's state as
 # it was: https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/reviewing-changes-in-pull-requests/about-pull-request-reviews
@@ -242,10 +243,6 @@ _NOT_EVIDENCE_NAME = re.compile(
     r"(coverage|cov-report|htmlcov|junit|test-results|build|dist|wheel|docs)",
     re.IGNORECASE,
 )
-_SCAN_NAME = re.compile(
-    r"(scan|sarif|bandit|audit|safety|secur|vuln|sast|codeql|trivy|semgrep|grype|snyk)",
-    re.IGNORECASE,
-)
 
 LOST_CAPTURE_STATUSES = frozenset({"expired", "unreadable"})
 """`Artifact.capture_status` values meaning the content was never obtained."""
@@ -259,7 +256,7 @@ def might_be_scan_evidence(name: str) -> bool:
     says it is something else (coverage, test results, builds, docs …) and says nothing of
     scanning: `coverage-report` is not evidence, `build-security-scan` may be.
     """
-    return bool(_SCAN_NAME.search(name)) or not _NOT_EVIDENCE_NAME.search(name)
+    return bool(SCAN_NAME.search(name)) or not _NOT_EVIDENCE_NAME.search(name)
 
 
 @dataclass(frozen=True)

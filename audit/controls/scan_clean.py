@@ -2,9 +2,14 @@
 
 Decided in this order:
 
-1. Scan reports captured (bandit, pip-audit, safety JSON or SARIF 2.1.0, recognised by
-   content whatever the artifact's name): fail when any finding is at or above
-   `max_severity` (scale low < medium < high < critical), else pass.
+1. Scan reports captured (bandit, pip-audit, safety, semgrep JSON or SARIF 2.1.0,
+   recognised by content whatever the artifact's name): fail when any finding is at or
+   above `max_severity` (the one scale of `audit.scans.severity`, where an unknown
+   severity counts as high). Otherwise pass, unless the scan evidence is incomplete:
+   a captured artifact holds a file meant to be a report that could not be read or a
+   report that scanned nothing (`Artifact.scan_gaps`), or another artifact meant to be a
+   report (recognised format, or a name that names scanning) was lost. Incomplete
+   evidence never passes: not_available, with the reasons.
 2. An artifact that was, or may have been, a scan report expired or was unreadable before
    capture: not_available. A lost artifact's content is unknown, so it is presumed
    possible scan evidence unless its name plainly says coverage, test results, build or
@@ -19,8 +24,9 @@ not_available instead of fail.
 
 from __future__ import annotations
 
-from audit.config import SEVERITIES, Settings
+from audit.config import Settings
 from audit.controls.people import (
+    LostArtifact,
     captured_scan_artifacts,
     join_names,
     latest_matching_jobs,
@@ -28,15 +34,17 @@ from audit.controls.people import (
     plural,
 )
 from audit.evidence import Artifact, DeploymentEvidence, Finding, Verdict
+from audit.scans.names import SCAN_NAME
+from audit.scans.severity import SEVERITIES, rank
 
 
 def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     label = deployment.label
     reports = captured_scan_artifacts(deployment)
-    if reports:
-        return _judge_reports(deployment, settings, reports)
-
     lost = lost_scan_artifacts(deployment)
+    if reports:
+        return _judge_reports(deployment, settings, reports, [a for a in lost if _meant_as_report(a, deployment)])
+
     if lost:
         return Verdict(
             "not_available",
@@ -84,7 +92,12 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     )
 
 
-def _judge_reports(deployment: DeploymentEvidence, settings: Settings, reports: tuple[Artifact, ...]) -> Verdict:
+def _judge_reports(
+    deployment: DeploymentEvidence,
+    settings: Settings,
+    reports: tuple[Artifact, ...],
+    lost: list[LostArtifact],
+) -> Verdict:
     label = deployment.label
     threshold = SEVERITIES.index(settings.max_severity)
     evidence = tuple(f"artifacts:{artifact.artifact_id}" for artifact in reports)
@@ -100,6 +113,14 @@ def _judge_reports(deployment: DeploymentEvidence, settings: Settings, reports: 
             f"the worst {_describe(worst)}.",
             evidence,
         )
+    gaps = [f"{a.name!r}: {gap}" for a in reports if a.scan_gaps for gap in a.scan_gaps.splitlines()]
+    gaps += [f"{a.name!r} was lost ({a.reason})" for a in lost]
+    if gaps:
+        return Verdict(
+            "not_available",
+            f"The scan evidence of {label} is incomplete, so a clean scan cannot be shown: {'; '.join(gaps)}.",
+            evidence + tuple(a.reference for a in lost),
+        )
     below = f" ({plural(len(findings), 'finding')} below it)" if findings else ""
     return Verdict(
         "pass",
@@ -109,9 +130,18 @@ def _judge_reports(deployment: DeploymentEvidence, settings: Settings, reports: 
 
 
 def _rank(finding: Finding) -> int:
-    # An unrecognised severity is ranked critical: an unknown finding is not waved through.
-    severity = finding.severity.lower() if finding.severity else ""
-    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES) - 1
+    return rank(finding.severity)
+
+
+def _meant_as_report(lost: LostArtifact, deployment: DeploymentEvidence) -> bool:
+    """Beside captured reports, a lost artifact counts only when it was surely meant as one.
+
+    Alone, any lost artifact not plainly something else is presumed possible scan evidence
+    (`lost_scan_artifacts`); beside reports that were read, only a recognised format or a
+    name naming scanning says a further report went missing.
+    """
+    recognised = any(a.artifact_id == lost.artifact_id and a.is_scan_evidence for a in deployment.artifacts)
+    return recognised or bool(SCAN_NAME.search(lost.name))
 
 
 def _describe(finding: Finding) -> str:

@@ -91,6 +91,8 @@ class ArtifactCollector:
             "sha256": None,
             "content": None,
             "capture_detail": None,
+            "scan_gaps": None,
+            "scan_recovered": None,
         }
         findings: list[dict] = []
         if artifact.get("expired"):
@@ -111,13 +113,15 @@ class ArtifactCollector:
             if status != "ok":
                 row.update(capture_status=status, capture_detail=why)
             else:
-                scan = inspect_artifact(content)
+                scan = inspect_artifact(content, artifact_name=artifact.get("name"))
                 row.update(
                     capture_status=scan.status,
                     capture_detail=scan.detail,
                     scan_format=scan.scan_format,
                     sha256=scan.sha256,
                     content=content if scan.status == "captured" else None,
+                    scan_gaps="\n".join(scan.gaps) or None,
+                    scan_recovered="\n".join(scan.recovered) or None,
                 )
                 findings = [
                     {

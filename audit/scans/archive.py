@@ -7,8 +7,14 @@ whatever its header claims. Size caps, a compression-ratio cap (zip bombs) and a
 count cap make an artifact unreadable rather than exhausting the machine.
 
 An artifact is scan evidence when one of its JSON members is recognised by content
-(`audit.scans.report`), whatever the artifact or member is called. A member is read as
-JSON when its name ends in ``.json`` or ``.sarif``, or its content starts like JSON.
+(`audit.scans.report`), whatever the artifact or member is called. A member is read when
+its name ends in ``.json`` or ``.sarif``, its content starts like JSON, or its name says it
+was meant to be a scan report (`audit.scans.names`). A report with text around it is
+recovered when that is safe (`audit.scans.report.recover_report`), and the recovery noted.
+
+The scan evidence of an artifact is *incomplete* (``gaps``) when a member meant to be a
+report gives no readable report, or a recognised report scanned nothing. ``scan.clean``
+never passes on incomplete evidence.
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 
-from .model import CAPTURED, NOT_SCAN, UNREADABLE, ArtifactScan, ScanFinding, UnusableReport
-from .report import load_json, recognise
+from .model import CAPTURED, NOT_SCAN, UNREADABLE, ArtifactScan, ScanReport, UnusableReport
+from .names import meant_as_report
+from .report import load_json, recognise, recover_report
 
 MAX_MEMBER_BYTES = 50 * 1024 * 1024
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
@@ -78,8 +85,12 @@ class _Unreadable(Exception):
 class _Inventory:
     """What the members turned out to be, for the status and the detail."""
 
+    artifact_name: str | None = None
     members: int = 0
-    reports: list[tuple[str, str, tuple[ScanFinding, ...]]] = field(default_factory=list)
+    reports: list[tuple[str, ScanReport]] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+    """Why the scan evidence is incomplete: one reason per member, naming it."""
     invalid_json: list[tuple[str, str]] = field(default_factory=list)
     unsafe_names: list[str] = field(default_factory=list)
     nested_archives: list[str] = field(default_factory=list)
@@ -89,6 +100,7 @@ class _Inventory:
 def inspect_artifact(
     zip_bytes: bytes,
     *,
+    artifact_name: str | None = None,
     max_member_bytes: int = MAX_MEMBER_BYTES,
     max_total_bytes: int = MAX_TOTAL_BYTES,
     max_ratio: float = MAX_RATIO,
@@ -98,28 +110,31 @@ def inspect_artifact(
 
     Status ``captured`` when at least one member is a recognised report (its findings
     are all returned), ``not_scan`` when the zip is readable but holds none, and
-    ``unreadable`` when it is not a zip, breaks a cap, is corrupt or encrypted, holds a
-    recognised report that cannot be read, or has a ``.json``/``.sarif`` member that is
-    not valid JSON while no other member is recognised.
+    ``unreadable`` when it is not a zip, breaks a cap, is corrupt or encrypted, or holds
+    no readable report but a member meant to be one (by its name, extension or
+    ``artifact_name``) or a ``.json`` member that is not valid JSON. ``gaps`` say why the
+    scan evidence of a captured artifact is incomplete.
     """
     limits = _Limits(max_member_bytes, max_total_bytes, max_ratio, max_members)
     digest = hashlib.sha256(zip_bytes).hexdigest()
 
     def scan(status: str, detail: str, inventory: _Inventory | None = None) -> ArtifactScan:
         reports = inventory.reports if inventory is not None else []
-        formats = sorted({scan_format for _, scan_format, _ in reports})
+        formats = sorted({report.scan_format for _, report in reports})
         return ArtifactScan(
             status=status,
             scan_format=",".join(formats) or None,
-            findings=tuple(f for _, _, findings in reports for f in findings),
+            findings=tuple(f for _, report in reports for f in report.findings),
             detail=detail,
             sha256=digest,
             size=len(zip_bytes),
+            gaps=tuple(inventory.gaps) if inventory is not None else (),
+            recovered=tuple(inventory.recovered) if inventory is not None else (),
         )
 
     try:
         with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
-            inventory = _inventory(archive, limits)
+            inventory = _inventory(archive, limits, artifact_name)
     except _Unreadable as reason:
         return scan(UNREADABLE, str(reason))
     except _ZIP_ERRORS as error:
@@ -127,17 +142,19 @@ def inspect_artifact(
 
     if inventory.reports:
         return scan(CAPTURED, _captured_detail(inventory), inventory)
+    if inventory.gaps:
+        return scan(UNREADABLE, "; ".join(inventory.gaps), inventory)
     if inventory.invalid_json:
         name, reason = inventory.invalid_json[0]
         return scan(UNREADABLE, f"invalid JSON in {_shown(name)} ({reason})")
     return scan(NOT_SCAN, _not_scan_detail(inventory))
 
 
-def _inventory(archive: zipfile.ZipFile, limits: _Limits) -> _Inventory:
+def _inventory(archive: zipfile.ZipFile, limits: _Limits, artifact_name: str | None) -> _Inventory:
     members = archive.infolist()
     if len(members) > limits.max_members:
         raise _Unreadable(f"{len(members)} members, more than the cap of {limits.max_members}")
-    inventory = _Inventory()
+    inventory = _Inventory(artifact_name)
     inventory.unsafe_names = [m.filename for m in members if _is_unsafe_name(m.filename)]
     files = [m for m in members if not m.is_dir()]
     inventory.members = len(files)
@@ -148,32 +165,49 @@ def _inventory(archive: zipfile.ZipFile, limits: _Limits) -> _Inventory:
         if name.lower().endswith(ZIP_SUFFIXES):
             inventory.nested_archives.append(name)
             continue
-        data = _read_json_candidate(archive, info, limits, budget)
+        meant = meant_as_report(name, artifact_name)
+        data = _read_json_candidate(archive, info, limits, budget, meant)
         if data is None:
             continue
         if data.startswith(_ZIP_MAGIC):
             inventory.nested_archives.append(name)
             continue
-        _classify(inventory, name, data)
+        _classify(inventory, name, data, meant)
     return inventory
 
 
-def _classify(inventory: _Inventory, name: str, data: bytes) -> None:
+def _classify(inventory: _Inventory, name: str, data: bytes, meant: bool) -> None:
+    """File one member under reports, gaps, invalid JSON or unrecognised JSON."""
+    shown = _shown(name)
+    recovered = False
     try:
-        document = load_json(data)
-    except ValueError as error:
-        if name.lower().endswith(JSON_SUFFIXES):
-            inventory.invalid_json.append((name, str(error)))
-        return
-    try:
-        recognised = recognise(document)
+        try:
+            document = load_json(data)
+        except ValueError as error:
+            report = recover_report(data, name)
+            if report is None:
+                if meant:
+                    inventory.gaps.append(f"{shown} was meant to be a scan report but is not readable JSON ({error})")
+                elif name.lower().endswith(JSON_SUFFIXES):
+                    inventory.invalid_json.append((name, str(error)))
+                return
+            recovered = True
+        else:
+            report = recognise(document, name)
     except UnusableReport as error:
-        raise _Unreadable(f"{error} in {_shown(name)}") from None
-    if recognised is None:
-        inventory.unrecognised_json += 1
+        inventory.gaps.append(f"{error} in {shown}")
         return
-    scan_format, findings = recognised
-    inventory.reports.append((name, scan_format, findings))
+    if report is None:
+        if meant:
+            inventory.gaps.append(f"{shown} was meant to be a scan report but its JSON is in no format understood here")
+        else:
+            inventory.unrecognised_json += 1
+        return
+    inventory.reports.append((name, report))
+    if recovered:
+        inventory.recovered.append(name)
+    if report.scanned_nothing is not None:
+        inventory.gaps.append(f"{shown} scanned nothing: {report.scanned_nothing}")
 
 
 def _check_headers(files: list[zipfile.ZipInfo], limits: _Limits) -> None:
@@ -198,9 +232,9 @@ def _check_headers(files: list[zipfile.ZipInfo], limits: _Limits) -> None:
 
 
 def _read_json_candidate(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: _Limits, budget: list[int]
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: _Limits, budget: list[int], meant: bool
 ) -> bytes | None:
-    """The member's bytes when it may be JSON (or a nested zip), else None after one chunk.
+    """The member's bytes when it may be JSON, a nested zip or a report (``meant``), else None after one chunk.
 
     Reads in chunks and stops at the caps whatever the header said: ``budget`` holds
     the bytes the whole archive may still expand to.
@@ -211,7 +245,7 @@ def _read_json_candidate(
     try:
         with archive.open(info) as stream:
             while chunk := stream.read(_CHUNK_BYTES):
-                if not chunks and not _may_be_json(info.filename, chunk):
+                if not chunks and not meant and not _may_be_json(info.filename, chunk):
                     return chunk if chunk.startswith(_ZIP_MAGIC) else None
                 size += len(chunk)
                 budget[0] -= len(chunk)
@@ -245,10 +279,13 @@ def _is_unsafe_name(name: str) -> bool:
 
 def _captured_detail(inventory: _Inventory) -> str:
     reports = [
-        f"{scan_format} report in {_shown(name)} ({_count(len(findings), 'finding')})"
-        for name, scan_format, findings in inventory.reports
+        f"{report.scan_format} report in {_shown(name)} ({_count(len(report.findings), 'finding')})"
+        for name, report in inventory.reports
     ]
     parts = ["recognised " + ", ".join(reports)]
+    if inventory.recovered:
+        parts.append("recovered the JSON report from the text around it in " + _names(inventory.recovered))
+    parts.extend(inventory.gaps)
     if inventory.invalid_json:
         parts.append("ignored invalid JSON in " + _names([name for name, _ in inventory.invalid_json]))
     return "; ".join(parts + _notes(inventory))

@@ -9,13 +9,17 @@ Format: https://bandit.readthedocs.io/en/latest/formatters/json.html ::
 
 Recognised by its envelope: an object whose ``results`` and ``errors`` are arrays and
 whose ``metrics`` is an object (bandit's formatter always writes all three). ``results: []``
-is a clean scan. Severity is ``issue_severity`` lower-cased (LOW, MEDIUM, HIGH); anything
-else, bandit's own UNDEFINED included, counts as high.
+is a clean scan. Severity is bandit's own ``issue_severity`` lower-cased (LOW, MEDIUM,
+HIGH); anything else, bandit's UNDEFINED included, is unknown and counts as high.
+
+Scanned nothing: ``errors`` is not empty and no file was scanned, i.e. every file bandit
+lists in ``metrics`` (besides ``_totals``) is also in ``errors`` (bandit records a file it
+could not parse in both, with zero lines of code).
 """
 
 from __future__ import annotations
 
-from .model import ScanFinding, UnusableReport, id_or_none, text_or_none
+from .model import ScanFinding, ScanReport, UnusableReport, id_or_none, text_or_none
 from .severity import UNKNOWN_SEVERITY
 
 FORMAT = "bandit"
@@ -23,8 +27,8 @@ FORMAT = "bandit"
 _SEVERITIES = {"LOW": "low", "MEDIUM": "medium", "HIGH": "high"}
 
 
-def parse(document: object) -> tuple[ScanFinding, ...] | None:
-    """The findings of a bandit report, or None when ``document`` is not one."""
+def parse(document: object) -> ScanReport | None:
+    """The bandit report in ``document``, or None when it is not one."""
     if not (
         isinstance(document, dict)
         and isinstance(document.get("results"), list)
@@ -32,7 +36,18 @@ def parse(document: object) -> tuple[ScanFinding, ...] | None:
         and isinstance(document.get("metrics"), dict)
     ):
         return None
-    return tuple(_finding(index, result) for index, result in enumerate(document["results"]))
+    findings = tuple(_finding(index, result) for index, result in enumerate(document["results"]))
+    return ScanReport(FORMAT, findings, _scanned_nothing(document["errors"], document["metrics"]))
+
+
+def _scanned_nothing(errors: list, metrics: dict) -> str | None:
+    if not errors:
+        return None
+    failed = {error.get("filename") for error in errors if isinstance(error, dict)}
+    scanned = set(metrics) - {"_totals"} - failed
+    if scanned:
+        return None
+    return f"bandit could not parse any file it was given ({len(errors)} error{'' if len(errors) == 1 else 's'})"
 
 
 def _finding(index: int, result: object) -> ScanFinding:

@@ -29,6 +29,19 @@ class ScanFinding:
 
 
 @dataclass(frozen=True)
+class ScanReport:
+    """One recognised scan report: its findings, and whether it is evidence of a scan at all."""
+
+    scan_format: str
+    """bandit, pip-audit, safety, sarif or semgrep."""
+    findings: tuple[ScanFinding, ...]
+    """Every finding the report holds, in report order."""
+    scanned_nothing: str | None = None
+    """Why the report is no evidence that anything was scanned (every dependency skipped,
+    every file failed to parse, the scanner said it did not finish …); None when it is."""
+
+
+@dataclass(frozen=True)
 class ArtifactScan:
     """What one workflow artifact (zip bytes) holds as security-scan evidence."""
 
@@ -46,14 +59,21 @@ class ArtifactScan:
     """Hex SHA-256 of the zip bytes as downloaded."""
     size: int
     """Length of the zip bytes."""
+    gaps: tuple[str, ...] = ()
+    """Why the scan evidence in the artifact is incomplete, one reason per member: a file
+    meant to be a scan report that could not be read, or a report that scanned nothing.
+    Empty when every such file was read and scanned something."""
+    recovered: tuple[str, ...] = ()
+    """Members whose report was recovered from surrounding text (a banner printed around
+    the JSON), so the auditor knows the file was not plain JSON."""
 
 
 class UnusableReport(ValueError):
     """A document recognised as a scan report that cannot be read as evidence.
 
     Raised when the envelope says "bandit" (or SARIF …) but the findings inside break
-    the format, or the report says the scanner did not complete. Treating such a report
-    as empty would silently pass `scan.clean`, so the artifact becomes unreadable.
+    the format. Treating such a report as empty would silently pass `scan.clean`, so it
+    makes the artifact's scan evidence incomplete.
     """
 
 

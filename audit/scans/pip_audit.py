@@ -13,14 +13,19 @@ and the older form, the ``dependencies`` array alone at the top level.
 
 Recognised when every dependency entry is an object with a string ``name`` and either a
 ``vulns`` array or a ``skip_reason`` (the object form may hold only ``dependencies`` and
-``fixes``). ``{"dependencies": [], "fixes": []}`` is a clean scan; a bare ``[]`` is not
-recognised, since nothing tells it apart from any other empty list. pip-audit reports no
-severity, so every vulnerability counts as high.
+``fixes``). ``{"dependencies": [], "fixes": []}`` is a clean scan. A bare ``[]`` (the older
+form, clean) is recognised only by its file name (`audit.scans.report`), since nothing else
+tells it apart from any other empty list. pip-audit reports no severity, so every
+vulnerability is of unknown severity and counts as high.
+
+Scanned nothing: every dependency carries a ``skip_reason`` (pip-audit could not look any of
+them up: no network, not on PyPI …). A report where only some were skipped is evidence for
+the others.
 """
 
 from __future__ import annotations
 
-from .model import ScanFinding, UnusableReport, id_or_none, text_or_none
+from .model import ScanFinding, ScanReport, UnusableReport, id_or_none, text_or_none
 from .severity import UNKNOWN_SEVERITY
 
 FORMAT = "pip-audit"
@@ -28,8 +33,8 @@ FORMAT = "pip-audit"
 _TOP_LEVEL_KEYS = {"dependencies", "fixes"}
 
 
-def parse(document: object) -> tuple[ScanFinding, ...] | None:
-    """The findings of a pip-audit report, or None when ``document`` is not one."""
+def parse(document: object) -> ScanReport | None:
+    """The pip-audit report in ``document``, or None when it is not one."""
     if isinstance(document, dict):
         if not (
             set(document) <= _TOP_LEVEL_KEYS
@@ -44,7 +49,17 @@ def parse(document: object) -> tuple[ScanFinding, ...] | None:
         return None
     if not all(_is_dependency(entry) for entry in dependencies):
         return None
-    return tuple(_finding(dependency, vuln) for dependency in dependencies for vuln in dependency.get("vulns", ()))
+    findings = tuple(_finding(dependency, vuln) for dependency in dependencies for vuln in dependency.get("vulns", ()))
+    return ScanReport(FORMAT, findings, _scanned_nothing(dependencies))
+
+
+def _scanned_nothing(dependencies: list[dict]) -> str | None:
+    skipped = [dependency for dependency in dependencies if "skip_reason" in dependency]
+    if not dependencies or len(skipped) < len(dependencies):
+        return None
+    reason = text_or_none(skipped[0]["skip_reason"]) or "no reason given"
+    every = "its only dependency" if len(skipped) == 1 else f"all {len(skipped)} dependencies"
+    return f"pip-audit skipped {every} (first: {skipped[0]['name']}: {reason})"
 
 
 def _is_dependency(entry: object) -> bool:

@@ -5,10 +5,13 @@ Format: https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html, with G
 https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning
 
 Recognised by ``"version": "2.1.0"`` with a ``runs`` array; a log whose ``$schema`` names
-SARIF but has another version is unusable (only 2.1.0 is understood). Every run must
-say it completed: a run without a ``results`` array, or with an invocation whose
-``executionSuccessful`` is false, means the scanner did not finish (§3.14.23, §3.20.14)
-and the report is unusable rather than clean. ``"results": []`` is a clean scan.
+SARIF but has another version is unusable (only 2.1.0 is understood). ``"results": []``
+is a clean scan.
+
+Scanned nothing: ``runs: []`` (no tool ran), or a run without a ``results`` array or with
+an invocation whose ``executionSuccessful`` is false: the scanner did not finish
+(§3.14.23, §3.20.14), so the log is no evidence of a clean scan. The findings of the other
+runs are still read.
 
 Severity of a result, first that applies:
 
@@ -27,7 +30,7 @@ Results of kind ``pass`` or ``notApplicable`` are not findings and are skipped.
 
 from __future__ import annotations
 
-from .model import ScanFinding, UnusableReport, id_or_none, text_or_none
+from .model import ScanFinding, ScanReport, UnusableReport, id_or_none, text_or_none
 from .severity import UNKNOWN_SEVERITY, from_score
 
 FORMAT = "sarif"
@@ -37,8 +40,8 @@ _LEVELS = {"error": "high", "warning": "medium", "note": "low", "none": "low"}
 _NOT_FINDINGS = ("pass", "notApplicable")
 
 
-def parse(document: object) -> tuple[ScanFinding, ...] | None:
-    """The findings of a SARIF 2.1.0 log, or None when ``document`` is not SARIF."""
+def parse(document: object) -> ScanReport | None:
+    """The SARIF 2.1.0 log in ``document``, or None when it is not SARIF."""
     if not isinstance(document, dict) or not isinstance(document.get("runs"), list):
         return None
     version = document.get("version")
@@ -47,13 +50,20 @@ def parse(document: object) -> tuple[ScanFinding, ...] | None:
         if isinstance(schema, str) and "sarif" in schema.lower():
             raise UnusableReport(f"SARIF version {version!r} is not supported, only {VERSION}")
         return None
+    if not document["runs"]:
+        return ScanReport(FORMAT, (), "the SARIF log has no runs, so no tool ran")
     findings: list[ScanFinding] = []
+    unfinished: list[str] = []
     for run_index, run in enumerate(document["runs"]):
-        findings.extend(_run_findings(run_index, run))
-    return tuple(findings)
+        run_findings, why_unfinished = _run_findings(run_index, run)
+        findings.extend(run_findings)
+        if why_unfinished is not None:
+            unfinished.append(why_unfinished)
+    return ScanReport(FORMAT, tuple(findings), "; ".join(unfinished) or None)
 
 
-def _run_findings(run_index: int, run: object) -> list[ScanFinding]:
+def _run_findings(run_index: int, run: object) -> tuple[list[ScanFinding], str | None]:
+    """The run's findings, and why the run did not finish (None when it did)."""
     where = f"SARIF run {run_index}"
     if not isinstance(run, dict):
         raise UnusableReport(f"{where} is not an object")
@@ -65,15 +75,16 @@ def _run_findings(run_index: int, run: object) -> list[ScanFinding]:
     if not isinstance(extensions, list):
         extensions = []
     components = [driver, *(e for e in extensions if isinstance(e, dict))]
+    tool_name = text_or_none(driver.get("name")) or FORMAT
     invocations = run.get("invocations", [])
+    unfinished = None
     if isinstance(invocations, list) and any(
         isinstance(i, dict) and i.get("executionSuccessful") is False for i in invocations
     ):
-        raise UnusableReport(f"{where} says the scanner did not execute successfully")
+        unfinished = f"{where} ({tool_name}) says the scanner did not execute successfully"
     results = run.get("results")
     if not isinstance(results, list):
-        raise UnusableReport(f"{where} has no results array, so the scanner did not complete")
-    tool_name = text_or_none(driver.get("name")) or FORMAT
+        return [], f"{where} ({tool_name}) has no results array, so the scanner did not complete"
     findings = []
     for index, result in enumerate(results):
         if not isinstance(result, dict):
@@ -95,7 +106,7 @@ def _run_findings(run_index: int, run: object) -> list[ScanFinding]:
                 location=_location(result),
             )
         )
-    return findings
+    return findings, unfinished
 
 
 def _severity(result: dict, rule: dict, kind: object) -> str:

@@ -122,6 +122,7 @@ def make_artifact(
     scan_format: str | None = _DEFAULT,
     findings: Iterable[Finding] = (),
     artifact_id: int | None = None,
+    scan_gaps: str | None = None,
 ) -> Artifact:
     """A captured bandit report by default; a lost one has no format unless given."""
     if scan_format is _DEFAULT:
@@ -134,6 +135,7 @@ def make_artifact(
         capture_detail=None,
         sha256="0" * 64 if capture_status in ("captured", "not_scan") else None,
         findings=tuple(findings),
+        scan_gaps=scan_gaps,
     )
 
 

@@ -26,10 +26,10 @@ CASES = [
         artifacts=[make_artifact("build-output", scan_format="sarif")],
     ),
     case(
-        "captured report decides even when another artifact was lost",
+        "captured report beside an unrelated lost artifact",
         "pass",
         "1 scan report",
-        artifacts=[make_artifact(), make_artifact("sarif", "expired")],
+        artifacts=[make_artifact(), make_artifact("screenshots", "unreadable")],
     ),
     case(
         "no report, scan job succeeded",
@@ -122,6 +122,93 @@ CASES = [
         "jobs were never captured either",
         artifacts=[],
         jobs_captured=False,
+    ),
+    case(
+        "unreadable report beside a readable one",
+        "not_available",
+        "incomplete",
+        "'safety-report' was lost (unreadable)",
+        artifacts=[make_artifact(), make_artifact("safety-report", "unreadable")],
+    ),
+    case(
+        "expired SARIF beside a captured report",
+        "not_available",
+        "'sarif' was lost (expired)",
+        artifacts=[make_artifact(), make_artifact("sarif", "expired")],
+    ),
+    case(
+        "lost artifact of recognised format beside a captured report",
+        "not_available",
+        "'results' was lost (unreadable)",
+        artifacts=[make_artifact(), make_artifact("results", "unreadable", scan_format="sarif")],
+    ),
+    case(
+        "unreadable member beside a readable report in one artifact",
+        "not_available",
+        "'bandit-report': safety.json was meant to be a scan report but is not readable JSON",
+        artifacts=[make_artifact(scan_gaps="safety.json was meant to be a scan report but is not readable JSON")],
+    ),
+    case(
+        "pip-audit skipped every dependency",
+        "not_available",
+        "pip-audit skipped all 6 dependencies",
+        artifacts=[
+            make_artifact(
+                "pip-audit",
+                scan_format="pip-audit",
+                scan_gaps="pip-audit.json scanned nothing: pip-audit skipped all 6 dependencies",
+            )
+        ],
+    ),
+    case(
+        "bandit could not parse any file",
+        "not_available",
+        "bandit could not parse any file",
+        artifacts=[
+            make_artifact(scan_gaps="bandit.json scanned nothing: bandit could not parse any file it was given")
+        ],
+    ),
+    case(
+        "SARIF without runs",
+        "not_available",
+        "no tool ran",
+        artifacts=[
+            make_artifact(
+                "codeql",
+                scan_format="sarif",
+                scan_gaps="codeql.sarif scanned nothing: the SARIF log has no runs, so no tool ran",
+            )
+        ],
+    ),
+    case(
+        "SARIF run that did not execute successfully, every gap listed",
+        "not_available",
+        "says it did not execute successfully; 'bandit-report': other.sarif",
+        artifacts=[
+            make_artifact(
+                scan_gaps="run.sarif scanned nothing: SARIF run 0 (Semgrep) says it did not execute successfully\n"
+                "other.sarif was meant to be a scan report but is not readable JSON"
+            )
+        ],
+    ),
+    case(
+        "incomplete evidence with a serious finding still fails",
+        "fail",
+        "1 finding at or above high",
+        artifacts=[make_artifact(findings=[make_finding("high")], scan_gaps="safety.json is unreadable")],
+    ),
+    case(
+        "finding of unknown severity counts as high",
+        "fail",
+        "(UNDEFINED)",
+        artifacts=[make_artifact(findings=[make_finding("UNDEFINED")])],
+    ),
+    case(
+        "finding of unknown severity under a critical threshold",
+        "pass",
+        "1 finding below it",
+        settings={"max_severity": "critical"},
+        artifacts=[make_artifact(findings=[make_finding("UNDEFINED")])],
     ),
     case(
         "no report and the scan job's conclusion is unknown",

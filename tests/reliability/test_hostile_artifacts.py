@@ -51,7 +51,7 @@ HOSTILE = {
     "invalid JSON": (
         zip_of(("bandit.json", b'{"results": [')),
         "unreadable",
-        "invalid JSON in bandit.json",
+        "bandit.json was meant to be a scan report but is not readable JSON",
         "not_available",
     ),
     "invalid SARIF": (

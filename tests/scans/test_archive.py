@@ -146,12 +146,12 @@ def test_control_characters_in_names_are_escaped():
     [
         pytest.param(
             [("bandit.json", b'{"results": [')],
-            "invalid JSON in bandit.json (Expecting value at line 1 column 14)",
+            "bandit.json was meant to be a scan report but is not readable JSON (Expecting value at line 1 column 14)",
             id="truncated report",
         ),
         pytest.param(
             [("results.sarif", b"\xff\xfe\xfa not text"), ("coverage.json", as_json(COVERAGE_JSON))],
-            "invalid JSON in results.sarif",
+            "results.sarif was meant to be a scan report but is not readable JSON",
             id="binary .sarif",
         ),
         pytest.param([("deep.json", b"[" * 100_000)], "invalid JSON in deep.json", id="nested too deeply"),
@@ -161,9 +161,14 @@ def test_control_characters_in_names_are_escaped():
             id="recognised but unusable",
         ),
         pytest.param(
-            [("bandit.json", BANDIT), ("codeql.sarif", as_json(sarif_log({"results": []})))],
-            "SARIF run 0 has no tool.driver in codeql.sarif",
-            id="unusable report beside a good one",
+            [("safety-output.txt", b"+==========+\n| REPORT |\n+==========+\nNo known vulnerabilities\n")],
+            "safety-output.txt was meant to be a scan report but is not readable JSON",
+            id="text named as a report",
+        ),
+        pytest.param(
+            [("scan.json", as_json(COVERAGE_JSON))],
+            "scan.json was meant to be a scan report but its JSON is in no format understood here",
+            id="JSON named as a report in another format",
         ),
     ],
 )
@@ -174,11 +179,52 @@ def test_unreadable_content(members, detail):
     assert scan.detail.startswith(detail)
 
 
-def test_invalid_json_beside_a_recognised_report_is_noted():
-    scan = inspect_artifact(zip_of(("bandit.json", BANDIT), ("safety.json", b"{oops")))
+def test_invalid_json_not_meant_as_a_report_beside_one_is_noted():
+    scan = inspect_artifact(zip_of(("bandit.json", BANDIT), ("metadata.json", b"{oops")))
 
-    assert scan.status == "captured"
-    assert scan.detail.endswith("; ignored invalid JSON in safety.json")
+    assert (scan.status, scan.gaps) == ("captured", ())
+    assert scan.detail.endswith("; ignored invalid JSON in metadata.json")
+
+
+@pytest.mark.parametrize(
+    ("members", "artifact_name", "scan_format", "gap"),
+    [
+        pytest.param(
+            [("bandit.json", BANDIT), ("safety.json", b"{oops")],
+            None,
+            "bandit",
+            "safety.json was meant to be a scan report but is not readable JSON (Expecting property name",
+            id="invalid JSON named as a report",
+        ),
+        pytest.param(
+            [("bandit.json", BANDIT), ("results.json", b"{oops")],
+            "security-scan",
+            "bandit",
+            "results.json was meant to be a scan report but is not readable JSON",
+            id="invalid JSON in an artifact named as scan evidence",
+        ),
+        pytest.param(
+            [("bandit.json", BANDIT), ("codeql.sarif", as_json(sarif_log({"results": []})))],
+            None,
+            "bandit",
+            "SARIF run 0 has no tool.driver in codeql.sarif",
+            id="unusable report",
+        ),
+        pytest.param(
+            [("bandit.json", BANDIT), ("trivy.sarif", as_json(sarif_log()))],
+            None,
+            "bandit,sarif",
+            "trivy.sarif scanned nothing: the SARIF log has no runs, so no tool ran",
+            id="report that scanned nothing",
+        ),
+    ],
+)
+def test_unreadable_report_beside_a_readable_one_leaves_a_gap(members, artifact_name, scan_format, gap):
+    scan = inspect_artifact(zip_of(*members), artifact_name=artifact_name)
+
+    assert (scan.status, scan.scan_format, len(scan.findings)) == ("captured", scan_format, 1)
+    assert len(scan.gaps) == 1 and scan.gaps[0].startswith(gap)
+    assert gap in scan.detail
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from audit.scans import ScanFinding, UnusableReport, parse_report
+from audit.scans import ScanFinding, ScanReport, UnusableReport, parse_report
 
 from .factories import COVERAGE_JSON, as_json, bandit_report, bandit_result
 
@@ -22,7 +22,9 @@ from .factories import COVERAGE_JSON, as_json, bandit_report, bandit_result
 def test_bad_severity_is_issue_severity_and_unknown_is_high(issue_severity, expected):
     report = bandit_report(bandit_result(issue_severity=issue_severity))
 
-    scan_format, (finding,) = parse_report(as_json(report))
+    report = parse_report(as_json(report))
+
+    scan_format, (finding,) = report.scan_format, report.findings
 
     assert scan_format == "bandit"
     assert finding.severity == expected
@@ -31,7 +33,7 @@ def test_bad_severity_is_issue_severity_and_unknown_is_high(issue_severity, expe
 def test_bad_finding_fields():
     report = bandit_report(bandit_result(), bandit_result(issue_severity="LOW", test_id="B105"))
 
-    assert parse_report(as_json(report)) == (
+    assert parse_report(as_json(report)) == ScanReport(
         "bandit",
         (
             ScanFinding(
@@ -53,7 +55,7 @@ def test_bad_finding_fields():
 
 
 def test_okay_no_results_is_a_clean_report():
-    assert parse_report(as_json(bandit_report())) == ("bandit", ())
+    assert parse_report(as_json(bandit_report())) == ScanReport("bandit", ())
 
 
 @pytest.mark.parametrize(

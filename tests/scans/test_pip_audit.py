@@ -2,7 +2,7 @@
 
 import pytest
 
-from audit.scans import ScanFinding, UnusableReport, parse_report
+from audit.scans import ScanFinding, ScanReport, UnusableReport, parse_report
 
 from .factories import (
     PACKAGE_JSON,
@@ -24,7 +24,7 @@ def test_bad_every_vulnerability_is_high(legacy):
         legacy=legacy,
     )
 
-    assert parse_report(as_json(report)) == (
+    assert parse_report(as_json(report)) == ScanReport(
         "pip-audit",
         (
             ScanFinding("pip-audit", "high", "PYSEC-2023-62", "Cookie leak.", "flask==2.2.0"),
@@ -49,7 +49,7 @@ def test_bad_every_vulnerability_is_high(legacy):
     ],
 )
 def test_okay_no_vulnerabilities_is_a_clean_report(report):
-    assert parse_report(as_json(report)) == ("pip-audit", ())
+    assert parse_report(as_json(report)) == ScanReport("pip-audit", ())
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from audit.scans import ScanFinding, UnusableReport, parse_report
+from audit.scans import ScanFinding, ScanReport, UnusableReport, parse_report
 
 from .factories import (
     COVERAGE_JSON,
@@ -38,7 +38,7 @@ ADVISORY = "Django 2.2 before 2.2.18 allows directory traversal via archive.extr
 def test_bad_v2_severity_from_cvss_else_high(severity, expected):
     report = safety2_report(safety2_vuln(severity=severity))
 
-    assert parse_report(as_json(report)) == (
+    assert parse_report(as_json(report)) == ScanReport(
         "safety",
         (ScanFinding("safety", expected, "38624", ADVISORY, "django==2.2"),),
     )
@@ -47,7 +47,9 @@ def test_bad_v2_severity_from_cvss_else_high(severity, expected):
 def test_bad_v1_list_of_lists_is_high():
     report = [safety1_entry(), safety1_entry(vulnerability_id=40104) + [None, None]]
 
-    scan_format, findings = parse_report(as_json(report))
+    report = parse_report(as_json(report))
+
+    scan_format, findings = report.scan_format, report.findings
 
     assert scan_format == "safety"
     assert [(f.severity, f.rule_id, f.location) for f in findings] == [
@@ -59,7 +61,7 @@ def test_bad_v1_list_of_lists_is_high():
 def test_bad_v3_scan_known_vulnerabilities_are_high_and_ignored_ones_left_out():
     report = safety3_report(safety3_vuln(), safety3_vuln(ignored={"code": "manual"}))
 
-    assert parse_report(as_json(report)) == (
+    assert parse_report(as_json(report)) == ScanReport(
         "safety",
         (ScanFinding("safety", "high", "38624", "django <2.2.18", "django==2.2"),),
     )
@@ -73,7 +75,7 @@ def test_bad_v3_scan_known_vulnerabilities_are_high_and_ignored_ones_left_out():
     ],
 )
 def test_okay_no_vulnerabilities_is_a_clean_report(report):
-    assert parse_report(as_json(report)) == ("safety", ())
+    assert parse_report(as_json(report)) == ScanReport("safety", ())
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from audit.scans import ScanFinding, UnusableReport, parse_report
+from audit.scans import ScanFinding, ScanReport, UnusableReport, parse_report
 
 from .factories import (
     PACKAGE_JSON,
@@ -16,7 +16,9 @@ from .factories import (
 
 
 def severities(log: dict) -> list[str]:
-    scan_format, findings = parse_report(as_json(log))
+    report = parse_report(as_json(log))
+
+    scan_format, findings = report.scan_format, report.findings
     assert scan_format == "sarif"
     return [finding.severity for finding in findings]
 
@@ -135,7 +137,7 @@ def test_bad_finding_fields_and_several_runs():
     )
     log = sarif_log(sarif_run([sarif_result(level="warning")], rules=(sarif_rule(),)), trivy)
 
-    assert parse_report(as_json(log)) == (
+    assert parse_report(as_json(log)) == ScanReport(
         "sarif",
         (
             ScanFinding(
@@ -154,7 +156,6 @@ def test_bad_finding_fields_and_several_runs():
     "log",
     [
         pytest.param(sarif_log(sarif_run([])), id="results empty"),
-        pytest.param(sarif_log(), id="no runs"),
         pytest.param(
             sarif_log(sarif_run([], invocations=[{"executionSuccessful": True}])),
             id="successful invocation",
@@ -162,7 +163,7 @@ def test_bad_finding_fields_and_several_runs():
     ],
 )
 def test_okay_no_results_is_a_clean_report(log):
-    assert parse_report(as_json(log)) == ("sarif", ())
+    assert parse_report(as_json(log)) == ScanReport("sarif", ())
 
 
 @pytest.mark.parametrize(
@@ -187,12 +188,6 @@ def run_without_results() -> dict:
     ("log", "reason"),
     [
         pytest.param({"$schema": SARIF_SCHEMA, "version": "2.0.0", "runs": []}, "version", id="SARIF 2.0.0"),
-        pytest.param(sarif_log(run_without_results()), "no results", id="results absent"),
-        pytest.param(
-            sarif_log(sarif_run([], invocations=[{"executionSuccessful": False}])),
-            "did not execute",
-            id="failed invocation",
-        ),
         pytest.param(sarif_log({"results": []}), "tool.driver", id="no tool"),
         pytest.param(sarif_log(sarif_run(["oops"])), "result 0", id="result not an object"),
     ],
@@ -200,3 +195,35 @@ def run_without_results() -> dict:
 def test_unusable(log, reason):
     with pytest.raises(UnusableReport, match=reason):
         parse_report(as_json(log))
+
+
+@pytest.mark.parametrize(
+    ("log", "reason", "findings"),
+    [
+        pytest.param(sarif_log(), "the SARIF log has no runs, so no tool ran", 0, id="no runs"),
+        pytest.param(
+            sarif_log(run_without_results()),
+            "SARIF run 0 (CodeQL) has no results array, so the scanner did not complete",
+            0,
+            id="results absent",
+        ),
+        pytest.param(
+            sarif_log(sarif_run([], invocations=[{"executionSuccessful": False}])),
+            "SARIF run 0 (CodeQL) says the scanner did not execute successfully",
+            0,
+            id="failed invocation",
+        ),
+        pytest.param(
+            sarif_log(
+                sarif_run([sarif_result()]), sarif_run([sarif_result()], invocations=[{"executionSuccessful": False}])
+            ),
+            "SARIF run 1 (CodeQL) says the scanner did not execute successfully",
+            2,
+            id="one of two runs failed, findings kept",
+        ),
+    ],
+)
+def test_scanned_nothing_is_said_with_the_reason(log, reason, findings):
+    report = parse_report(as_json(log))
+
+    assert (report.scan_format, report.scanned_nothing, len(report.findings)) == ("sarif", reason, findings)

@@ -3,7 +3,7 @@
 import pytest
 
 from audit.scans import SEVERITIES, severity_at_least
-from audit.scans.severity import from_label, from_score
+from audit.scans.severity import UNKNOWN_SEVERITY, from_label, from_score, normalised, rank
 
 
 def test_scale_lowest_first():
@@ -26,10 +26,26 @@ def test_severity_at_least(severity, threshold, expected):
     assert severity_at_least(severity, threshold) is expected
 
 
-@pytest.mark.parametrize(("severity", "threshold"), [("severe", "high"), ("high", None)])
-def test_unknown_severity_is_refused(severity, threshold):
+@pytest.mark.parametrize("threshold", ["severe", None, "", "HIGH!"])
+def test_a_threshold_off_the_scale_is_refused(threshold):
     with pytest.raises(ValueError, match="unknown severity"):
-        severity_at_least(severity, threshold)
+        severity_at_least("high", threshold)
+
+
+@pytest.mark.parametrize("severity", ["severe", "UNDEFINED", None, "", 7])
+def test_unknown_finding_severity_has_one_meaning_high(severity):
+    assert normalised(severity) == UNKNOWN_SEVERITY == "high"
+    assert rank(severity) == rank("high")
+    assert severity_at_least(severity, "high") is True
+    assert severity_at_least(severity, "critical") is False
+
+
+def test_config_and_control_share_the_scale():
+    from audit import config
+    from audit.controls import scan_clean
+
+    assert config.SEVERITIES is SEVERITIES
+    assert scan_clean.SEVERITIES is SEVERITIES
 
 
 @pytest.mark.parametrize(

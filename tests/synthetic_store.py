@@ -197,6 +197,7 @@ def build_store(path, *, deployments: int = 10_000, seed: int = 17) -> sqlite_ut
             (
                 ("bandit-report", "captured", "bandit"),
                 ("results.sarif", "captured", "sarif"),
+                ("safety-report", "captured", "safety"),
                 ("coverage", "not_scan", None),
                 ("coverage", "expired", None),
                 ("build-security-scan", "expired", None),
@@ -215,6 +216,9 @@ def build_store(path, *, deployments: int = 10_000, seed: int = 17) -> sqlite_ut
                     "name": name,
                     "capture_status": status,
                     "scan_format": scan_format,
+                    "scan_gaps": "safety.json scanned nothing: safety found no package to check"
+                    if name == "safety-report"
+                    else None,
                 }
             )
             if status == "captured":

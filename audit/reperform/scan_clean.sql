@@ -2,7 +2,9 @@
 -- or above :max_severity? Decided in this order:
 --   1. scan reports captured (artifacts.capture_status = 'captured' with a recognised
 --      scan_format): fail when a finding's severity ranks at or above :max_severity on
---      low < medium < high < critical (an unknown severity ranks critical), else pass;
+--      low < medium < high < critical (an unknown severity ranks high); else not_available
+--      when the scan evidence is incomplete (a captured artifact has scan_gaps, or a lost
+--      artifact has a recognised format or a scan-like word in its name); else pass;
 --   2. not_available when an artifact that was, or may have been, a scan report was lost
 --      (capture_status not 'captured' or 'not_scan'): a recognised format, or a name with a
 --      scan-like word, or a name that does not plainly say coverage/tests/build/docs;
@@ -25,25 +27,31 @@ reports as (
            max(exists (
                select 1 from scan_findings f
                where f.artifact_id = a.artifact_id
-                 and case lower(f.severity) when 'low' then 0 when 'medium' then 1 when 'high' then 2 else 3 end
+                 and case lower(f.severity) when 'low' then 0 when 'medium' then 1 when 'critical' then 3 else 2 end
                      >= case lower(:max_severity) when 'low' then 0 when 'medium' then 1 when 'high' then 2 else 3 end
-           )) as serious
+           )) as serious,
+           max(a.scan_gaps is not null) as incomplete
     from artifacts a
     where a.capture_status = 'captured' and a.scan_format is not null
     group by a.repository, a.run_id
 ),
-lost as (
-    select a.repository, a.run_id, count(*) as lost
-    from artifacts a
-    where (a.capture_status is null or a.capture_status not in ('captured', 'not_scan'))
-      and (a.scan_format is not null
+lost_artifacts as (
+    select a.repository, a.run_id,
+           a.scan_format is not null
            or exists (select 1 from json_each('["scan", "sarif", "bandit", "audit", "safety", "secur", "vuln",
                                                "sast", "codeql", "trivy", "semgrep", "grype", "snyk"]') word
-                      where instr(lower(a.name), word.value))
-           or not exists (select 1 from json_each('["coverage", "cov-report", "htmlcov", "junit", "test-results",
-                                                   "build", "dist", "wheel", "docs"]') word
-                          where instr(lower(a.name), word.value)))
-    group by a.repository, a.run_id
+                      where instr(lower(a.name), word.value)) as meant_as_report,
+           not exists (select 1 from json_each('["coverage", "cov-report", "htmlcov", "junit", "test-results",
+                                                "build", "dist", "wheel", "docs"]') word
+                       where instr(lower(a.name), word.value)) as not_plainly_other
+    from artifacts a
+    where a.capture_status is null or a.capture_status not in ('captured', 'not_scan')
+),
+lost as (
+    select repository, run_id, max(meant_as_report) as meant_as_report,
+           max(meant_as_report or not_plainly_other) as possible
+    from lost_artifacts
+    group by repository, run_id
 ),
 latest_jobs as (
     select j.*, row_number() over (partition by j.repository, j.run_id, j.name
@@ -63,8 +71,9 @@ scan_jobs as (
 select d.repository, d.run_id, d.environment,
   case
     when r.serious then 'fail'
+    when r.reports and (r.incomplete or l.meant_as_report) then 'not_available'
     when r.reports then 'pass'
-    when l.lost then 'not_available'
+    when l.possible then 'not_available'
     when s.failed then 'fail'
     when s.unknown then 'not_available'
     when s.scan_jobs then 'pass'

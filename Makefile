@@ -1,5 +1,7 @@
 # One obvious way to run everything. The Makefile only calls the CLI (and pytest/ruff).
 QUARTER ?= 2024Q2
+SAMPLE  ?=
+SAMPLE_SEED ?= $(QUARTER)
 VENV    ?= .venv
 PYTHON  ?= python3
 BIN     := $(VENV)/bin
@@ -36,7 +38,7 @@ lock:
 	printf '%s\n' '$(BUILD_REQUIREMENT)' | $(UV) $(LOCK_ARGS) --extra test -c $(LOCK) pyproject.toml - -o $(TEST_LOCK)
 
 report: $(STAMP)
-	$(BIN)/soc2-audit report --quarter $(QUARTER)
+	$(BIN)/soc2-audit report --quarter $(QUARTER) $(if $(SAMPLE),--sample-size $(SAMPLE) --sample-seed $(SAMPLE_SEED))
 
 verify: $(STAMP)
 	$(BIN)/soc2-audit verify output/$(QUARTER)

@@ -47,8 +47,11 @@ def build_findings(
     verdicts = stored_verdicts(db, quarter)
     responses = responses or {}
     deployments = []
+    evidence_by_key = {}
     for evidence in load_deployments(db, quarter, settings):
         key = (evidence.repository, evidence.run_id, evidence.environment)
+        if sample_size:
+            evidence_by_key[key] = evidence
         requested_at, approved_at = approval_times(evidence.statuses)
         pr = evidence.pull_request
         deployments.append(
@@ -110,7 +113,17 @@ def build_findings(
         ],
         "criteria": criteria(),
         "deployments": deployments,
-        "sample": report_sample(deployments, size=sample_size, seed=sample_seed) if sample_size else None,
+        "sample": (
+            report_sample(
+                deployments,
+                size=sample_size,
+                seed=sample_seed,
+                evidence=evidence_by_key,
+                verdicts=stored_verdicts(db, quarter, with_evidence=True),
+            )
+            if sample_size
+            else None
+        ),
         "responses_file": responses_file,
     }
 

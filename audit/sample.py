@@ -43,24 +43,36 @@ def choose(population: list, *, size: int, seed: str, key=lambda d: (d.repositor
     return sorted(population, key=lambda d: (sample_key(seed, *key(d)), *key(d)))[:size]
 
 
-def report_sample(deployments: list[dict], *, size: int, seed: str) -> dict:
-    """The sample section of findings.json: which deployments of findings["deployments"] were drawn."""
+def report_sample(
+    deployments: list[dict], *, size: int, seed: str, evidence: dict | None = None, verdicts: dict | None = None
+) -> dict:
+    """The sample section of findings.json: which deployments of findings["deployments"] were drawn.
+
+    With `evidence` ((repository, run_id, environment) -> DeploymentEvidence) and `verdicts`
+    (`stored_verdicts(..., with_evidence=True)`), each item carries the deployment's complete
+    evidence under "evidence": the auditor's test sheet in the report is printed from it.
+    """
     chosen = choose(deployments, size=size, seed=seed, key=lambda d: (d["repository"], d["run_id"], d["environment"]))
+    items = []
+    for d in chosen:
+        key = (d["repository"], d["run_id"], d["environment"])
+        item = {
+            "repository": d["repository"],
+            "run_id": d["run_id"],
+            "environment": d["environment"],
+            "sample_key": sample_key(seed, *key),
+        }
+        if evidence is not None and key in evidence:
+            full = _item(evidence[key], seed, (verdicts or {}).get(key, {}))
+            item["evidence"] = {name: value for name, value in full.items() if name not in item}
+        items.append(item)
     return {
         "seed": seed,
         "size": len(chosen),
         "requested_size": size,
         "population": len(deployments),
         "algorithm": ALGORITHM,
-        "items": [
-            {
-                "repository": d["repository"],
-                "run_id": d["run_id"],
-                "environment": d["environment"],
-                "sample_key": sample_key(seed, d["repository"], d["run_id"], d["environment"]),
-            }
-            for d in chosen
-        ],
+        "items": items,
     }
 
 

@@ -33,6 +33,7 @@ def test_report_writes_every_output(demo_report):
         "report.html",
         "report.html.p7s",
         "population.csv",
+        "population.xlsx",
         "findings.json",
         "evidence.db",
         "SHA256SUMS",

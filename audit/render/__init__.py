@@ -1,4 +1,5 @@
-"""The rendering stage: one findings dict → findings.json, population.csv, report.html, report.pdf.
+"""The rendering stage: one findings dict → findings.json, population.csv, population.xlsx,
+report.html, report.pdf.
 
 Rendering never computes a verdict: every output is a pure function of the findings dict
 the evaluate stage produced (its shape is in docs/DESIGN.md §5; `synthetic.py` builds one).
@@ -19,6 +20,7 @@ from audit.render.tables import (
     write_findings_json,
     write_population_csv,
 )
+from audit.render.workbook import population_xlsx_bytes
 
 __all__ = [
     "population_rows",
@@ -33,7 +35,7 @@ __all__ = [
 def write_report(
     findings: dict, output_dir: Path, *, population_pdf_limit: int = 500, table_pdf_limit: int = 25
 ) -> dict[str, Path]:
-    """Write findings.json, population.csv, report.html and report.pdf into `output_dir`.
+    """Write findings.json, population.csv, population.xlsx, report.html and report.pdf into `output_dir`.
 
     Returns file name → path. The PDF shows at most `population_pdf_limit` population rows
     and `table_pdf_limit` rows of each other long list (exceptions per control, windows…);
@@ -48,6 +50,9 @@ def write_report(
     findings_json = paths["findings.json"].read_bytes()
     population_csv = population_csv_bytes(findings)
     paths["population.csv"].write_bytes(population_csv)
+    population_xlsx = population_xlsx_bytes(findings)
+    paths["population.xlsx"] = output_dir / "population.xlsx"
+    paths["population.xlsx"].write_bytes(population_xlsx)
     html_path = output_dir / "report.html"
     with html_path.open("w", encoding="utf-8", newline="\n") as html_file:
         for chunk in iter_html(findings):
@@ -61,6 +66,7 @@ def write_report(
             table_pdf_limit=table_pdf_limit,
             population_csv=population_csv,
             findings_json=findings_json,
+            population_xlsx=population_xlsx,
         )
     )
     paths["report.pdf"] = pdf_path

@@ -7,6 +7,7 @@ templates make the PDF's HTML (`medium="pdf"`), with long lists cut to a limit.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from functools import cache, partial
 from pathlib import Path
@@ -47,7 +48,14 @@ def _context(findings: dict, *, medium: str, population_limit: int | None, table
     context = view.build_context(findings, medium=medium, population_limit=population_limit, table_limit=table_limit)
     context["when"] = partial(view.local_time, zone=view.report_zone(findings))
     context["safe_url"] = view.safe_url
+    context["svg_data_uri"] = _svg_data_uri
     return context
+
+
+def _svg_data_uri(markup: object) -> str:
+    """An inline SVG as a `data:` URI, so a chart is an `<img>` with alt text (tagged PDFs
+    give an image a Figure with its alternative text; an inline `<svg>` gets none)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(str(markup).strip().encode("utf-8")).decode("ascii")
 
 
 def iter_html(

@@ -1,4 +1,5 @@
-"""report.pdf: PDF/A-3b from the report templates, with population.csv and findings.json inside.
+"""report.pdf: tagged PDF/A-3a from the report templates, with population.csv, population.xlsx
+and findings.json inside.
 
 Everything in the report comes from GitHub and is untrusted, so WeasyPrint gets a URL
 fetcher that refuses every URL except `data:` and no base URL: nothing the document says
@@ -30,11 +31,14 @@ from weasyprint.urls import URLFetcher
 
 from audit.render.html import iter_html
 from audit.render.tables import findings_json_bytes, population_csv_bytes
+from audit.render.workbook import population_xlsx_bytes
 
 LOG = logging.getLogger(__name__)
 
-PDF_VARIANT = "pdf/a-3b"
-"""PDF/A-3 is the archival profile that allows non-PDF embedded files."""
+PDF_VARIANT = "pdf/a-3a"
+"""PDF/A-3 is the archival profile that allows non-PDF embedded files; level A ("accessible")
+adds a tagged structure (headings, tables with header cells, figures with alternative text)
+in logical reading order, with the document's language and title, on top of level B."""
 
 
 class ExternalResourceRefused(Exception):
@@ -106,8 +110,9 @@ def render_pdf(
     table_pdf_limit: int = 25,
     population_csv: bytes | None = None,
     findings_json: bytes | None = None,
+    population_xlsx: bytes | None = None,
 ) -> bytes:
-    """The unsigned report.pdf (PDF/A-3b) with population.csv and findings.json attached.
+    """The unsigned report.pdf (tagged PDF/A-3a) with population.csv, population.xlsx and findings.json attached.
 
     `population_csv` and `findings_json` are the attachments' bytes when the caller already
     wrote them (so the attachments are the very bytes beside the PDF); else they are built.
@@ -116,6 +121,8 @@ def render_pdf(
         population_csv = population_csv_bytes(findings)
     if findings_json is None:
         findings_json = findings_json_bytes(findings)
+    if population_xlsx is None:
+        population_xlsx = population_xlsx_bytes(findings)
     html_text = "".join(
         iter_html(findings, medium="pdf", population_limit=population_pdf_limit, table_limit=table_pdf_limit)
     )
@@ -132,6 +139,15 @@ def render_pdf(
             relationship="Data",
         ),
         weasyprint.Attachment(
+            file_obj=io.BytesIO(population_xlsx),
+            url_fetcher=fetcher,
+            name="population.xlsx",
+            description="The population and each control's exceptions as a spreadsheet",
+            created=stamp,
+            modified=stamp,
+            relationship="Data",
+        ),
+        weasyprint.Attachment(
             file_obj=io.BytesIO(findings_json),
             url_fetcher=fetcher,
             name="findings.json",
@@ -143,7 +159,7 @@ def render_pdf(
     ]
     with _quiet_weasyprint(), _source_date_epoch(stamp):
         document = weasyprint.HTML(string=html_text, url_fetcher=fetcher, base_url=None)
-        pdf = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=attachments)
+        pdf = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=attachments)
     if fetcher.refused:
         LOG.warning(
             "refused %d external resource(s) referenced by the report, first: %s",

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from audit import reperform
+
 VERDICT_ORDER = ("pass", "fail", "not_available", "error", "not_applicable")
 """Order of verdicts in tables, legends and stacked bars."""
 
@@ -212,7 +214,12 @@ def control_rows(findings: dict) -> list[dict]:
 
 
 def exception_groups(findings: dict, limit: int | None) -> list[dict]:
-    """Per control, the deployments whose verdict needs follow-up, with any management response."""
+    """Per control, the deployments whose verdict needs follow-up, with any management response.
+
+    Every exception is listed: the first `limit` with their detail (`entries`), the others in
+    brief (`brief`: repository, run and verdict, `BRIEF_PER_ROW` to a table row), so the PDF
+    names all of them within its page budget; report.html gives every detail.
+    """
     groups = []
     for control in findings["controls"]:
         control_id = control["id"]
@@ -225,14 +232,85 @@ def exception_groups(findings: dict, limit: int | None) -> list[dict]:
             for d in findings["deployments"]
             if d["controls"].get(control_id, {}).get("verdict") in EXCEPTION_VERDICTS
         ]
+        entries = limited(items, limit)
+        rest = items[len(entries.rows) :]
         groups.append(
             {
                 "control": control,
-                "entries": limited(items, limit),
+                "entries": entries,
+                "brief": [rest[start : start + BRIEF_PER_ROW] for start in range(0, len(rest), BRIEF_PER_ROW)],
                 "responses": sum(1 for item in items if item["response"]),
             }
         )
     return groups
+
+
+BRIEF_PER_ROW = 3
+"""Exceptions per row of the brief list that follows a control's detailed exceptions."""
+
+
+SEVERITY_ORDER = ("critical", "high", "medium", "low")
+
+
+def test_sheets(findings: dict) -> list[dict]:
+    """One auditor's test sheet per sampled deployment whose evidence the sample carries.
+
+    Re-arranges the item's evidence: approvals with any rejection, the PR with its reviews,
+    the jobs, each scan report's findings counted per severity, and every evidence id the
+    verdicts cite (sorted, once each).
+    """
+    sample = findings.get("sample") or {}
+    index = {(d["repository"], d["run_id"], d["environment"]): d for d in findings["deployments"]}
+    sheets = []
+    for number, item in enumerate(sample.get("items", []), start=1):
+        evidence = item.get("evidence")
+        if not evidence:
+            continue
+        artifacts = []
+        for artifact in evidence.get("artifacts", []):
+            counts = Counter((finding.get("severity") or "unknown").lower() for finding in artifact.get("findings", []))
+            artifacts.append(
+                {
+                    "artifact": artifact,
+                    "counts": [(severity, counts.pop(severity, 0)) for severity in SEVERITY_ORDER]
+                    + sorted(counts.items()),
+                }
+            )
+        controls = evidence.get("controls", {})
+        sheets.append(
+            {
+                "number": number,
+                "item": item,
+                "evidence": evidence,
+                "deployment": index.get((item["repository"], item["run_id"], item["environment"])),
+                "rejections": [
+                    a for a in evidence.get("approvals", []) if (a.get("state") or "").lower() == "rejected"
+                ],
+                "artifacts": artifacts,
+                "evidence_ids": sorted({ref for result in controls.values() for ref in result.get("evidence", [])}),
+            }
+        )
+    return sheets
+
+
+def reperform_scripts(findings: dict) -> list[dict]:
+    """Each control's re-performance script for the `sqlite3` shell, with this report's parameters."""
+    quarter = findings["quarter"]
+    start = datetime.fromisoformat(findings["period"]["start"])
+    end = datetime.fromisoformat(findings["period"]["end"])
+    values = reperform.parameters(findings["settings"], quarter, start, end)
+    scripts = []
+    for control in [{"id": "population", "title": "The population"}, *findings["controls"]]:
+        name = reperform.query_name(control["id"])
+        if name in reperform.QUERIES:
+            scripts.append(
+                {
+                    "control": control,
+                    "file": f"{name}.sql",
+                    "script": reperform.shell_script(name, values),
+                }
+            )
+    return scripts
 
 
 def sample_rows(findings: dict) -> list[dict]:
@@ -308,6 +386,8 @@ def build_context(findings: dict, *, medium: str, population_limit: int | None, 
         "matrix": control_rows(findings),
         "exceptions": exception_groups(findings, table_limit),
         "sample": sample_rows(findings),
+        "test_sheets": test_sheets(findings),
+        "reperform": reperform_scripts(findings),
         "windows": limited(windows, table_limit),
         "windows_short": sum(1 for w in windows if w.get("fetched") != w.get("total_count")),
         "extraction": limited(extraction_summary(findings), table_limit),

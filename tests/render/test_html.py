@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -39,10 +40,15 @@ def test_self_contained(html):
         assert match.group(1).startswith("https://github.com/")
 
 
-def test_inline_svg_charts(html):
-    assert html.count("<svg ") == 3
+def test_charts_are_svg_images_with_alt_text(html):
+    """Charts are `<img>` of an SVG data URI (tagged PDFs give an image its alt text)."""
+    images = re.findall(r'<img class="chart" src="data:image/svg\+xml;base64,([^"]+)" alt="([^"]+)">', html)
+    assert len(images) == html.count("<img") == 3
+    for data, alt in images:
+        assert base64.b64decode(data).startswith(b"<svg ")
+        assert "table" in alt or "matrix" in alt  # each points to its text equivalent
     for label in ("Deployments per ISO week", "Verdicts per control", "Approval latency in minutes"):
-        assert f'aria-label="{label}"' in html
+        assert any(f'aria-label="{label}"'.encode() in base64.b64decode(data) for data, _ in images)
 
 
 def test_population_has_every_deployment_and_verdict_symbols(html):

@@ -7,7 +7,7 @@ PYTHON  ?= python3
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: report verify test lint lock bench browse clean
+.PHONY: report verify test lint lock bench browse browse-check clean
 
 # Installs come from hash-pinned lock files only (pip --require-hashes): requirements.lock is
 # what the workflows install before any secret is present; requirements-test.lock adds the test
@@ -68,8 +68,12 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.report
 
 browse: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[browse]'
-	$(BIN)/datasette output/evidence.db
+	$(BIN)/python -m audit.browse output/evidence.db
+
+# Headless chromium (Debian package `chromium`): Datasette's index and a canned query load
+# without an error page (screenshots in output/browse-check/), and report.html requests nothing.
+browse-check: $(STAMP)
+	$(BIN)/python -m audit.browse.check output/evidence.db output/$(QUARTER)/report.html output/browse-check
 
 clean:
 	rm -rf output/*/ output/*.db output/*.db-wal output/*.db-shm

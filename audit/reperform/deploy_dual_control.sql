@@ -72,7 +72,7 @@ counted as (
 )
 select repository, run_id, environment,
   case
-    when independent_approvers >= :required_approvers then 'pass'
+    when independent_approvers >= cast(:required_approvers as integer) then 'pass'
     when not pulls_captured or not approvals_captured then 'not_available'
     else 'fail'
   end as verdict

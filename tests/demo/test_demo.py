@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zipfile
 from datetime import UTC, datetime
 
@@ -64,13 +63,9 @@ def test_two_builds_are_identical(world: World) -> None:
     assert zips == [a.data for _, a in again.artifacts.values()]
 
 
-def test_building_is_fast() -> None:
-    started = time.perf_counter()
-    build_demo_world()
-    assert time.perf_counter() - started < 1.0
-    started = time.perf_counter()
+def test_synthetic_world_has_the_requested_size() -> None:
+    """Build time is a `make bench` figure, not a test assertion; the size is behaviour."""
     big = synthetic_world(deployments=2500)
-    assert time.perf_counter() - started < 2.0
     assert len(big.runs) == 2500
 
 

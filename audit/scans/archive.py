@@ -145,8 +145,8 @@ def inspect_artifact(
     if inventory.gaps:
         return scan(UNREADABLE, "; ".join(inventory.gaps), inventory)
     if inventory.invalid_json:
-        name, reason = inventory.invalid_json[0]
-        return scan(UNREADABLE, f"invalid JSON in {_shown(name)} ({reason})")
+        name, why = inventory.invalid_json[0]
+        return scan(UNREADABLE, f"invalid JSON in {_shown(name)} ({why})")
     return scan(NOT_SCAN, _not_scan_detail(inventory))
 
 

@@ -68,9 +68,9 @@ def _run_findings(run_index: int, run: object) -> tuple[list[ScanFinding], str |
     if not isinstance(run, dict):
         raise UnusableReport(f"{where} is not an object")
     tool = run.get("tool")
-    driver = tool.get("driver") if isinstance(tool, dict) else None
-    if not isinstance(driver, dict):
+    if not isinstance(tool, dict) or not isinstance(tool.get("driver"), dict):
         raise UnusableReport(f"{where} has no tool.driver")
+    driver = tool["driver"]
     extensions = tool.get("extensions", [])
     if not isinstance(extensions, list):
         extensions = []
@@ -124,7 +124,8 @@ def _severity(result: dict, rule: dict, kind: object) -> str:
 
 def _rule(result: dict, driver: dict, extensions: list, components: list[dict]) -> dict:
     """The reportingDescriptor of a result, or {} when the log does not include it."""
-    reference = result.get("rule") if isinstance(result.get("rule"), dict) else {}
+    rule = result.get("rule")
+    reference = rule if isinstance(rule, dict) else {}
     component = _component(reference.get("toolComponent"), driver, extensions)
     index = reference.get("index", result.get("ruleIndex"))
     if component is not None and isinstance(index, int) and not isinstance(index, bool):

@@ -198,7 +198,9 @@ def _classify(inventory: _Inventory, name: str, data: bytes, meant: bool) -> Non
         inventory.gaps.append(f"{error} in {shown}")
         return
     if report is None:
-        if meant:
+        # Valid JSON of another kind (an SBOM, metadata) in a scan artifact is not a report
+        # that went unread: only the file's own name makes it one.
+        if meant_as_report(name):
             inventory.gaps.append(f"{shown} was meant to be a scan report but its JSON is in no format understood here")
         else:
             inventory.unrecognised_json += 1

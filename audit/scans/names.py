@@ -31,6 +31,8 @@ def meant_as_report(member: str, artifact: str | None = None) -> bool:
     True for a ``.sarif`` file; a ``.json`` file whose name names scanning or that sits in
     an artifact whose name does; a plain-text file (``.txt``, ``.log``, ``.out`` or no
     extension) whose name names a scanner, as a report redirected from stdout often is.
+    Without ``artifact``, only the file's own name counts (valid JSON of an unknown kind in
+    a scan artifact, such as an SBOM, is judged that way).
     """
     lower = member.lower()
     base = lower.rsplit("/", 1)[-1]

@@ -339,3 +339,11 @@ def test_stored_members_are_read_too():
     scan = inspect_artifact(zip_of(("bandit.json", BANDIT), compression=zipfile.ZIP_STORED))
 
     assert scan.status == "captured"
+
+
+def test_other_json_in_a_scan_artifact_is_not_an_unread_report():
+    sbom = as_json({"bomFormat": "CycloneDX", "specVersion": "1.5", "components": []})
+
+    scan = inspect_artifact(zip_of(("bandit.json", BANDIT), ("sbom.cdx.json", sbom)), artifact_name="security-scan")
+
+    assert (scan.status, scan.gaps) == ("captured", ())

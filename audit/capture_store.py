@@ -198,6 +198,25 @@ class CaptureStore:
             upsert_all(self.db, "artifacts", [row])
             upsert_all(self.db, "scan_findings", findings)
 
+    def note_degraded_lookup(self, row: dict) -> None:
+        """Record a piece GraphQL or REST refused (keyed by repository, piece and subject)."""
+        upsert_all(self.db, "degraded_lookups", [row])
+
+    def degraded_reasons(self, extraction_id: int) -> list[str]:
+        """The distinct refusals one extraction met, e.g. "jobs read over REST: FORBIDDEN … (checks: read)"."""
+        rows = self.db.query(
+            "select piece, outcome, coalesce(rest_error, graphql_error) as error, permission, count(*) as lookups "
+            "from degraded_lookups where extraction_id = ? group by piece, outcome, permission "
+            "order by outcome desc, piece",
+            [extraction_id],
+        )
+        return [
+            f"{row['lookups']} {row['piece'].replace('_', ' ')} "
+            + ("unavailable" if row["outcome"] == "unavailable" else "read over REST")
+            + f" ({row['error']}; missing permission: {row['permission'] or 'none named'})"
+            for row in rows
+        ]
+
     # -- pull requests and reviews -------------------------------------------------------
 
     def commit_pull_numbers(self, repository: str, shas: list[str]) -> dict[str, list[int]]:

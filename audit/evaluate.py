@@ -21,6 +21,7 @@ from audit.evidence import (
     Artifact,
     DeploymentEvidence,
     DeploymentStatus,
+    EvidenceGap,
     Finding,
     Job,
     PullRequest,
@@ -232,6 +233,14 @@ class _EvidenceIndex:
             "repository",
             "pr_number",
         )
+        self.gaps = _grouped(
+            db.query(
+                "select repository, piece, subject, coalesce(rest_error, graphql_error) as reason, permission "
+                "from degraded_lookups where outcome = 'unavailable'"
+            ),
+            "repository",
+            "subject",
+        )
         self.default_branches = {
             r["full_name"]: r["default_branch"] for r in db.query("select full_name, default_branch from repositories")
         }
@@ -252,6 +261,7 @@ class _EvidenceIndex:
             deploy_job = _job(self.jobs_by_id[deployment["job_id"]])
         captured = {row["what"] for row in self.captures.get((repository, run_id), [])}
         artifacts = tuple(self._artifacts(repository, run_id))
+        pull_request = self._pull_request(repository, run["head_sha"])
         return DeploymentEvidence(
             repository=repository,
             run_id=run_id,
@@ -269,7 +279,7 @@ class _EvidenceIndex:
             jobs_captured="jobs" in captured,
             jobs=jobs,
             pull_requests_captured=(repository, run["head_sha"]) in self.commit_pulls,
-            pull_request=self._pull_request(repository, run["head_sha"]),
+            pull_request=pull_request,
             approvals_captured="approvals" in captured,
             approvals=tuple(
                 Approval(row["user"], row["state"], tuple(json.loads(row["environments"] or "[]")), row["comment"])
@@ -282,6 +292,23 @@ class _EvidenceIndex:
             ),
             required_reviewers=self.required_reviewers.get((repository, environment)),
             artifacts=artifacts,
+            gaps=self._gaps(repository, run_id, run["head_sha"], captured, pull_request),
+        )
+
+    def _gaps(
+        self, repository: str, run_id: int, sha: str | None, captured: set[str], pull_request: PullRequest | None
+    ) -> tuple[EvidenceGap, ...]:
+        """The refused pieces of this deployment's evidence that no capture has filled since."""
+        wanted = {(str(run_id), piece) for piece in ("jobs", "approvals") if piece not in captured}
+        if sha and (repository, sha) not in self.commit_pulls:
+            wanted.add((sha, "pull_requests"))
+        if pull_request is not None and not pull_request.reviews_captured:
+            wanted.add((str(pull_request.number), "reviews"))
+        return tuple(
+            EvidenceGap(row["piece"], row["reason"], row["permission"])
+            for subject in sorted({subject for subject, _ in wanted})
+            for row in self.gaps.get((repository, subject), [])
+            if (subject, row["piece"]) in wanted
         )
 
     def _latest_jobs(self, repository: str, run_id: int) -> tuple[Job, ...]:
@@ -312,6 +339,7 @@ class _EvidenceIndex:
             chosen["head_sha"],
             chosen["html_url"],
             reviews,
+            reviews_captured=chosen["reviews_captured_at"] is not None,
         )
 
     def _artifacts(self, repository: str, run_id: int) -> Iterator[Artifact]:

@@ -64,6 +64,8 @@ class PullRequest:
     head_sha: str | None
     html_url: str | None
     reviews: tuple[Review, ...] = ()
+    reviews_captured: bool = True
+    """False when GitHub refused the reviews (so `reviews` says nothing)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,18 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class EvidenceGap:
+    """A piece of a run's evidence GitHub refused to the token, so it was never captured."""
+
+    piece: str
+    """jobs, approvals, pull_requests or reviews."""
+    reason: str
+    """GitHub's answer, e.g. "HTTP 403: Resource not accessible by integration"."""
+    permission: str | None
+    """The permission the token lacks, e.g. "actions: read"; None if unknown."""
+
+
+@dataclass(frozen=True)
 class DeploymentEvidence:
     """Everything the store holds about one (repository, run id, environment) deployment."""
 
@@ -151,6 +165,16 @@ class DeploymentEvidence:
     artifacts: tuple[Artifact, ...] = ()
     lost_artifacts: tuple[str, ...] = ()
     """Names of artifacts known to have existed but not captured (expired, 410)."""
+    gaps: tuple[EvidenceGap, ...] = ()
+    """Pieces GitHub refused (a permission the token lacks), still uncaptured."""
+
+    def refusal(self, piece: str) -> str:
+        """Why `piece` is missing when GitHub refused it, as a sentence to append; else ""."""
+        gap = next((gap for gap in self.gaps if gap.piece == piece), None)
+        if gap is None:
+            return ""
+        lacking = f"; the token lacks {gap.permission}" if gap.permission else ""
+        return f" GitHub refused them ({gap.reason}){lacking}."
 
     @property
     def label(self) -> str:

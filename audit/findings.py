@@ -147,6 +147,26 @@ order by r.repository, r.created_at, r.run_id
 """Runs of workflows that deploy to production, and whether a production deploy job started in them."""
 
 
+DEGRADED_LOOKUPS = """
+select d.piece, d.outcome, coalesce(d.rest_error, d.graphql_error) as reason, d.permission, count(*) as lookups,
+       sum(d.outcome = 'unavailable' and not (
+           (d.piece in ('jobs', 'approvals') and exists (select 1 from run_captures c
+               where c.repository = d.repository and c.run_id = cast(d.subject as integer) and c.what = d.piece))
+        or (d.piece = 'pull_requests' and exists (select 1 from commit_pulls p
+               where p.repository = d.repository and p.sha = d.subject))
+        or (d.piece = 'reviews' and exists (select 1 from pull_requests p where p.repository = d.repository
+               and p.number = cast(d.subject as integer) and p.reviews_captured_at is not null))
+       )) as still_missing
+from degraded_lookups d join extractions e using (extraction_id)
+where e.quarter = ?
+group by d.piece, d.outcome, d.permission
+order by d.outcome desc, d.piece, d.permission
+"""
+"""Lookups GitHub refused while capturing the quarter, by piece, outcome (`rest`: GraphQL
+refused and REST answered; `unavailable`: REST refused too) and missing permission, with how
+many are still missing (no later capture filled them)."""
+
+
 def completeness(db, quarter: Quarter, settings: Settings, deployments: list[dict]) -> dict:
     """Was the population complete? Windows under the cap, and both sources reconciled."""
     start, end = quarter.bounds(settings.timezone)
@@ -199,6 +219,7 @@ def completeness(db, quarter: Quarter, settings: Settings, deployments: list[dic
         if d["controls"].get("evidence.retained", {}).get("verdict") == "fail"
     ]
     return {
+        "degraded_lookups": [dict(row) for row in db.query(DEGRADED_LOOKUPS, [str(quarter)])],
         "complete": all(w["fetched"] == w["total_count"] for w in windows) and not mismatches,
         "windows": windows,
         "deployments_api": len(population_runs),

@@ -126,6 +126,9 @@ def extract(
         f"{summary.runs_listed} runs listed in {len(summary.windows)} windows, "
         f"{summary.runs_captured} runs captured, {summary.requests} API requests"
     )
+    if summary.degraded:
+        lookups = sum(summary.degraded.values())
+        progress.say(f"{lookups} lookups degraded: " + "; ".join(summary.degraded_reasons))
     counter = client.counter
     if counter.retries:
         progress.say(f"{counter.retries} requests retried after faults or rate limits, {counter.waited:.0f} s waited")

@@ -155,6 +155,20 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         {"repository": str, "run_id": int, "what": str, "captured_at": str, "detail": str},
         ("repository", "run_id", "what"),
     ),
+    "degraded_lookups": (
+        {
+            "repository": str,
+            "piece": str,
+            "subject": str,
+            "outcome": str,
+            "graphql_error": str,
+            "rest_error": str,
+            "permission": str,
+            "extraction_id": int,
+            "captured_at": str,
+        },
+        ("repository", "piece", "subject"),
+    ),
     "deployments": (
         {
             "deployment_id": int,

@@ -8,7 +8,8 @@ Bad (fail): a direct push (no PR); a PR approved only by its author; an approval
 withdrawn by CHANGES_REQUESTED or DISMISSED.
 Okay (pass): a PR approved by someone else, even on an earlier commit of the PR (the
 detail says so) and even when the author is a bot such as dependabot[bot].
-Unknown (not_available): the commit's pull requests were never captured.
+Unknown (not_available): the commit's pull requests, or the reviews of its pull request, were
+never captured (for instance GitHub refused them to a token without `pull_requests: read`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     if not deployment.pull_requests_captured:
         return Verdict(
             "not_available",
-            f"The pull requests of the commit deployed by {label} were never captured.",
+            f"The pull requests of the commit deployed by {label} were never captured."
+            + deployment.refusal("pull_requests"),
         )
     pull_request = deployment.pull_request
     if pull_request is None:
@@ -35,6 +37,12 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
             (f"commits:{deployment.head_sha}",),
         )
     pr = f"PR #{pull_request.number}"
+    if not pull_request.reviews_captured:
+        return Verdict(
+            "not_available",
+            f"The reviews of {pr} deployed by {label} were never captured." + deployment.refusal("reviews"),
+            (f"pull_requests:{pull_request.number}",),
+        )
     author = pull_request.author or "an unknown author"
     approvals = pr_approvals(pull_request)
     if not approvals:

@@ -32,7 +32,7 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     if not deployment.approvals_captured:
         return Verdict(
             "not_available",
-            f"The environment approvals of {label} were never captured.",
+            f"The environment approvals of {label} were never captured." + deployment.refusal("approvals"),
         )
     approvers = deploy_approvers(deployment)
     if approvers:

@@ -62,14 +62,16 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
         name
         for name, captured in (
             ("pull requests", deployment.pull_requests_captured),
+            ("pull request reviews", deployment.pull_request is None or deployment.pull_request.reviews_captured),
             ("environment approvals", deployment.approvals_captured),
         )
         if not captured
     ]
     if missing:
+        refusals = "".join(deployment.refusal(piece) for piece in ("pull_requests", "reviews", "approvals"))
         return Verdict(
             "not_available",
-            f"{summary}, and its {join_names(missing)} were never captured.",
+            f"{summary}, and its {join_names(missing)} were never captured.{refusals}",
             tuple(evidence),
         )
     return Verdict("fail", f"{'Only ' if count else ''}{summary}.", tuple(evidence))

@@ -25,7 +25,7 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     if not deployment.approvals_captured:
         return Verdict(
             "not_available",
-            f"The environment approvals of {label} were never captured.",
+            f"The environment approvals of {label} were never captured." + deployment.refusal("approvals"),
         )
     evidence = (f"approvals:run {deployment.run_id}",)
     if deployment.pull_request is not None:
@@ -51,7 +51,7 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
             "not_available",
             f"The {deployment.environment} deployment of {label} was approved by "
             f"{join_names(approvers)}, who did not start it, but its pull requests were never "
-            f"captured, so whether they authored the change is unknown.",
+            f"captured, so whether they authored the change is unknown." + deployment.refusal("pull_requests"),
             evidence,
         )
     return Verdict(

@@ -10,6 +10,8 @@ artifacts are not evidence.
 Bad (fail): statuses gone; approvals never captured; a scan report expired (410) or
 unreadable; an artifact of unknown content expired whose name does not rule it out.
 Okay (pass): approvals, statuses and every scan artifact captured.
+Unknown (not_available): GitHub refused the approvals to the token (a missing permission),
+and nothing else was lost: they are not lost, a better token can still capture them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from audit.evidence import DeploymentEvidence, Verdict
 def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     label = deployment.label
     lost: list[str] = []
-    if not deployment.approvals_captured:
+    refused = deployment.refusal("approvals")
+    if not deployment.approvals_captured and not refused:
         lost.append("the environment approvals")
     if not deployment.statuses_captured:
         lost.append(f"the {deployment.environment} deployment statuses")
@@ -34,6 +37,8 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
             f"Evidence of {label} was lost before capture: {join_names(lost)}.",
             tuple(a.reference for a in lost_artifacts),
         )
+    if refused:  # not lost: a token with the permission can still capture them
+        return Verdict("not_available", f"The environment approvals of {label} were never captured.{refused}")
     reports = captured_scan_artifacts(deployment)
     evidence = (
         (f"approvals:run {deployment.run_id}",)

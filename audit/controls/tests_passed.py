@@ -24,7 +24,7 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     label = deployment.label
     patterns = join_names(settings.test_jobs)
     if not deployment.jobs_captured:
-        return Verdict("not_available", f"The jobs of {label} were never captured.")
+        return Verdict("not_available", f"The jobs of {label} were never captured." + deployment.refusal("jobs"))
     tests = latest_matching_jobs(deployment, settings.test_jobs)
     if not tests:
         return Verdict(

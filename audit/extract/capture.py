@@ -47,6 +47,11 @@ class ExtractionSummary:
     runs_captured: int = 0
     requests: int = 0
     windows: list[dict] = field(default_factory=list)
+    degraded: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(piece, outcome) -> lookups GitHub refused: outcome `rest` (GraphQL refused, REST
+    answered) or `unavailable` (REST refused too; the piece stays uncaptured)."""
+    degraded_reasons: list[str] = field(default_factory=list)
+    """The distinct refusals behind `degraded`, one sentence each."""
 
 
 class Extractor:
@@ -115,6 +120,8 @@ class Extractor:
         for repository in repositories:
             self._capture_repository(repository, summary)
         summary.requests = self.client.counter.requests
+        summary.degraded = dict(self.evidence.degraded)
+        summary.degraded_reasons = self.store.degraded_reasons(extraction_id)
         self.store.save_extraction(
             {"extraction_id": extraction_id, "finished_at": now_utc(), "requests": summary.requests}
         )

@@ -95,6 +95,22 @@ class WaitTooLong(AuditError):
     exit_code = 1
 
 
+class AccessRefused(UsageError):
+    """GitHub refused a request for want of a permission (403 that is not a rate limit, or 401).
+
+    Fatal where the whole capture needs the answer; for one piece of a run's evidence the
+    capture records the piece as unavailable instead (`audit.extract.evidence`).
+    """
+
+    def __init__(self, message: str, *, status: int, reason: str, permission: str | None):
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        """GitHub's own message, e.g. "Resource not accessible by integration"."""
+        self.permission = permission
+        """What GitHub says would have been accepted (`x-accepted-github-permissions`), if it said."""
+
+
 class GitHubUnavailable(AuditError):
     """GitHub kept failing (5xx, timeouts, refused connections) through every retry: exit 1."""
 
@@ -233,9 +249,12 @@ class GitHubClient:
         except GithubException as error:
             self.counter.count(_kind(url), error.headers or {})
             if error.status == 401 or (error.status == 403 and not _is_rate_limit(error)):
-                raise UsageError(
+                raise AccessRefused(
                     f"GitHub refused GET {_path(url)} (HTTP {error.status}: {_message(error)}): "
-                    "check the token and its scopes"
+                    "check the token and its scopes",
+                    status=error.status,
+                    reason=_message(error),
+                    permission=(error.headers or {}).get("x-accepted-github-permissions"),
                 ) from None
             raise
         except requests.RequestException as error:

@@ -6,6 +6,12 @@ repository-wide artifact listing serves every run and, per batch of 100 runs, on
 query fetches jobs and approvals and one the pull requests and reviews of the deployed
 commits. Whatever GraphQL cannot give (`audit.extract.graphql`) falls back to REST per run.
 A completed run whose evidence is all stored is marked, and not fetched again.
+
+A piece GitHub refuses is a degraded lookup (`degraded_lookups`): GraphQL refusing it
+(`FORBIDDEN`, `NOT_FOUND`, a null) sends it to REST, and REST refusing it too (403 "Resource
+not accessible by integration") leaves it unavailable, with the reason and the permission
+the token lacks. An unavailable piece is not marked captured, and neither is its run, so a
+later extraction with a better token completes it.
 """
 
 from __future__ import annotations
@@ -15,9 +21,18 @@ from collections.abc import Callable
 
 from audit.extract import graphql
 from audit.extract.artifacts import ArtifactCollector
+from audit.extract.client import AccessRefused
 from audit.extract.rows import approval_rows, job_row, pull_row, review_row
 from audit.extract.session import CaptureSession
 from audit.store import now_utc, to_json
+
+PERMISSIONS = {
+    "jobs": ("checks: read", "actions: read"),
+    "approvals": ("actions: read", "actions: read"),
+    "pull_requests": ("pull_requests: read", "pull_requests: read"),
+    "reviews": ("pull_requests: read", "pull_requests: read"),
+}
+"""Per piece, the fine-grained permission GraphQL needs for it, and the one REST needs."""
 
 
 class RunEvidenceCollector:
@@ -28,9 +43,14 @@ class RunEvidenceCollector:
         self.store = session.store
         self.client = session.client
         self.artifacts = artifacts
+        self._incomplete: set[object] = set()
+        """Runs (ids) and commits (shas) with a piece GitHub refused, in the current batch."""
+        self.degraded: dict[tuple[str, str], int] = {}
+        """(piece, outcome) -> lookups of this extraction GitHub refused (outcome rest or unavailable)."""
 
     def collect(self, repository: str, runs: list[dict], advance: Callable[[], None]) -> None:
         """All evidence of `runs`; `advance()` after each run."""
+        self._incomplete.clear()
         if not self.session.batched:
             for run in runs:
                 self._collect_one(repository, run)
@@ -65,9 +85,45 @@ class RunEvidenceCollector:
         self._mark_captured(repository, run)
 
     def _mark_captured(self, repository: str, run: dict) -> None:
-        """A run still in progress may gain jobs and approvals: only a completed one is done."""
-        if run["status"] == "completed":
+        """A run still in progress may gain jobs and approvals: only a completed one is done,
+        and only when GitHub refused none of its pieces."""
+        refused = run["run_id"] in self._incomplete or run["head_sha"] in self._incomplete
+        if run["status"] == "completed" and not refused:
             self.store.mark_evidence_captured(repository, run["run_id"], now_utc())
+
+    def _degraded(
+        self,
+        repository: str,
+        piece: str,
+        subject: object,
+        *,
+        graphql_error: str | None,
+        refused: AccessRefused | None = None,
+    ) -> None:
+        """Record a lookup GitHub refused: via REST after GraphQL, or unavailable."""
+        graphql_permission, rest_permission = PERMISSIONS[piece]
+        forbidden = graphql_error is not None and graphql_error.startswith("FORBIDDEN")
+        permission = graphql_permission if forbidden else None
+        if refused is not None:
+            if piece != "reviews":  # a refused review list leaves its commit incomplete (caller)
+                self._incomplete.add(subject)
+            rest = _permission(refused.permission) or rest_permission
+            permission = rest if permission in (None, rest) else f"{rest} (GraphQL: {permission})"
+        outcome = "unavailable" if refused is not None else "rest"
+        self.store.note_degraded_lookup(
+            {
+                "repository": repository,
+                "piece": piece,
+                "subject": str(subject),
+                "outcome": outcome,
+                "graphql_error": graphql_error,
+                "rest_error": None if refused is None else f"HTTP {refused.status}: {refused.reason}",
+                "permission": permission,
+                "extraction_id": self.session.log.extraction_id,
+                "captured_at": now_utc(),
+            }
+        )
+        self.degraded[piece, outcome] = self.degraded.get((piece, outcome), 0) + 1
 
     # -- GraphQL batches -----------------------------------------------------------------
 
@@ -105,16 +161,17 @@ class RunEvidenceCollector:
         for run in runs:
             run_id = run["run_id"]
             found = answers.get(run_id)
+            refused = found.refused if found is not None else None
             if found is not None and found.jobs is not None:
                 self._store_jobs(repository, run_id, found.jobs)
             else:
-                self._capture_jobs(repository, run_id)
+                self._capture_jobs(repository, run_id, graphql_error=refused)
             if not approvals:
                 continue
             if found is not None and found.approvals is not None:
                 self._store_approvals(repository, run_id, found.approvals)
             else:
-                self._capture_approvals(repository, run_id)
+                self._capture_approvals(repository, run_id, graphql_error=refused)
 
     def _collect_batch_pulls(self, repository: str, runs: list[dict]) -> None:
         """Pull requests and reviews of the runs' commits; one lookup per distinct commit, ever."""
@@ -135,30 +192,36 @@ class RunEvidenceCollector:
         ) or {}
         for sha in shas:
             if sha in known:
-                self._capture_missing_reviews(repository, known[sha])
+                self._capture_missing_reviews(repository, known[sha], sha=sha)
                 continue
             found = answers.get(sha)
             if found is None or found.pulls is None:
-                self._capture_pull_request(repository, sha)
+                self._capture_pull_request(repository, sha, graphql_error=found.refused if found else None)
             else:
                 numbers = self._store_commit_pulls(repository, sha, found.pulls)
-                self._capture_missing_reviews(repository, numbers, found.reviews)
+                self._capture_missing_reviews(repository, numbers, found.reviews, sha=sha, graphql_error=found.refused)
 
     # -- REST, per run -------------------------------------------------------------------
 
     def _run_url(self, repository: str, run_id: int) -> str:
         return f"{self.client.repo_url(repository)}/actions/runs/{run_id}"
 
-    def _capture_jobs(self, repository: str, run_id: int) -> None:
+    def _capture_jobs(self, repository: str, run_id: int, *, graphql_error: str | None = None) -> None:
         params = {"filter": "all"}
-        jobs = self.session.log.listing(
-            repository,
-            "GET /repos/{owner}/{repo}/actions/runs/{id}/jobs",
-            {"run_id": run_id, **params},
-            f"{self._run_url(repository, run_id)}/jobs",
-            key="jobs",
-            request_params=params,
-        )
+        try:
+            jobs = self.session.log.listing(
+                repository,
+                "GET /repos/{owner}/{repo}/actions/runs/{id}/jobs",
+                {"run_id": run_id, **params},
+                f"{self._run_url(repository, run_id)}/jobs",
+                key="jobs",
+                request_params=params,
+            )
+        except AccessRefused as refused:
+            self._degraded(repository, "jobs", run_id, graphql_error=graphql_error, refused=refused)
+            return
+        if graphql_error is not None:
+            self._degraded(repository, "jobs", run_id, graphql_error=graphql_error)
         self._store_jobs(repository, run_id, jobs)
 
     def _store_jobs(self, repository: str, run_id: int, jobs: list[dict]) -> None:
@@ -166,14 +229,20 @@ class RunEvidenceCollector:
         self.store.save_jobs([job_row(repository, run_id, job, captured_at) for job in jobs])
         self.store.mark_run_piece(repository, run_id, "jobs", captured_at)
 
-    def _capture_approvals(self, repository: str, run_id: int) -> None:
+    def _capture_approvals(self, repository: str, run_id: int, *, graphql_error: str | None = None) -> None:
         # PyGithub has no method for this endpoint, and its answer carries no timestamp.
-        approvals = self.session.log.fetch(
-            repository,
-            "GET /repos/{owner}/{repo}/actions/runs/{id}/approvals",
-            {"run_id": run_id},
-            lambda: self.client.get(f"{self._run_url(repository, run_id)}/approvals").data or [],
-        )
+        try:
+            approvals = self.session.log.fetch(
+                repository,
+                "GET /repos/{owner}/{repo}/actions/runs/{id}/approvals",
+                {"run_id": run_id},
+                lambda: self.client.get(f"{self._run_url(repository, run_id)}/approvals").data or [],
+            )
+        except AccessRefused as refused:
+            self._degraded(repository, "approvals", run_id, graphql_error=graphql_error, refused=refused)
+            return
+        if graphql_error is not None:
+            self._degraded(repository, "approvals", run_id, graphql_error=graphql_error)
         self._store_approvals(repository, run_id, approvals)
 
     def _store_approvals(self, repository: str, run_id: int, approvals: list[dict]) -> None:
@@ -181,17 +250,23 @@ class RunEvidenceCollector:
         self.store.save_approvals(approval_rows(repository, run_id, approvals, captured_at))
         self.store.mark_run_piece(repository, run_id, "approvals", captured_at)
 
-    def _capture_pull_request(self, repository: str, sha: str) -> None:
+    def _capture_pull_request(self, repository: str, sha: str, *, graphql_error: str | None = None) -> None:
         numbers = self.store.commit_pull_numbers(repository, [sha]).get(sha)
         if numbers is None:
-            pulls = self.session.log.listing(
-                repository,
-                "GET /repos/{owner}/{repo}/commits/{sha}/pulls",
-                {"sha": sha},
-                f"{self.client.repo_url(repository)}/commits/{sha}/pulls",
-            )
+            try:
+                pulls = self.session.log.listing(
+                    repository,
+                    "GET /repos/{owner}/{repo}/commits/{sha}/pulls",
+                    {"sha": sha},
+                    f"{self.client.repo_url(repository)}/commits/{sha}/pulls",
+                )
+            except AccessRefused as refused:
+                self._degraded(repository, "pull_requests", sha, graphql_error=graphql_error, refused=refused)
+                return
+            if graphql_error is not None:
+                self._degraded(repository, "pull_requests", sha, graphql_error=graphql_error)
             numbers = self._store_commit_pulls(repository, sha, pulls)
-        self._capture_missing_reviews(repository, numbers)
+        self._capture_missing_reviews(repository, numbers, sha=sha)
 
     def _store_commit_pulls(self, repository: str, sha: str, pulls: list[dict]) -> list[int]:
         captured_at = now_utc()
@@ -202,19 +277,35 @@ class RunEvidenceCollector:
         )
         return numbers
 
-    def _capture_missing_reviews(self, repository: str, numbers: list[int], known: dict | None = None) -> None:
-        """Reviews of each merged pull request not captured yet (`known`: reviews in hand by number)."""
+    def _capture_missing_reviews(
+        self,
+        repository: str,
+        numbers: list[int],
+        known: dict | None = None,
+        *,
+        sha: str,
+        graphql_error: str | None = None,
+    ) -> None:
+        """Reviews of each merged pull request not captured yet (`known`: reviews in hand by
+        number); a refusal leaves the deployed commit `sha` incomplete."""
         for number in numbers:
             pr = self.store.pull_request(repository, number)
             if pr["merged_at"] and not pr["reviews_captured_at"]:
                 reviews = (known or {}).get(number)
                 if reviews is None:
-                    reviews = self.session.log.listing(
-                        repository,
-                        "GET /repos/{owner}/{repo}/pulls/{number}/reviews",
-                        {"pull_number": number},
-                        f"{self.client.repo_url(repository)}/pulls/{number}/reviews",
-                    )
+                    try:
+                        reviews = self.session.log.listing(
+                            repository,
+                            "GET /repos/{owner}/{repo}/pulls/{number}/reviews",
+                            {"pull_number": number},
+                            f"{self.client.repo_url(repository)}/pulls/{number}/reviews",
+                        )
+                    except AccessRefused as refused:
+                        self._incomplete.add(sha)
+                        self._degraded(repository, "reviews", number, graphql_error=graphql_error, refused=refused)
+                        continue
+                    if graphql_error is not None:
+                        self._degraded(repository, "reviews", number, graphql_error=graphql_error)
                 self._store_reviews(repository, number, reviews)
 
     def _store_reviews(self, repository: str, number: int, reviews: list[dict]) -> None:
@@ -222,3 +313,10 @@ class RunEvidenceCollector:
         self.store.save_reviews(
             repository, number, [review_row(repository, number, review, captured_at) for review in reviews], captured_at
         )
+
+
+def _permission(accepted: str | None) -> str | None:
+    """GitHub's `x-accepted-github-permissions` (`actions=read; checks=read`) as we write it."""
+    if not accepted:
+        return None
+    return ", ".join(part.strip().replace("=", ": ") for part in accepted.split(";") if part.strip())

@@ -19,6 +19,15 @@ What GraphQL cannot give stays on REST (`audit.extract.capture`):
 Ids: GraphQL `databaseId` is a 32-bit `Int`, which run and job ids outgrew. Runs are matched
 by position (`nodes` answers in the order asked), a job's id is the last segment of its check
 run's `url` (`https://github.com/{owner}/{repo}/runs/{id}`), reviews use `fullDatabaseId`.
+
+Partial answers: GitHub answers what it can with HTTP 200, `null` where it refused, and an
+`errors` entry per refusal (`type` FORBIDDEN, NOT_FOUND …, `path` to the null). A token
+without `checks: read` gets a null check suite, one without `pull_requests: read` null pull
+requests. A null is therefore never read as "none": every nullable field, list entry or id
+that comes back null makes that piece `None` (ask REST), with the error that explains it.
+
+Logins: GraphQL names a GitHub App's bot `dependabot` (a `Bot` actor), REST `dependabot[bot]`.
+Bots get the REST form here, so the store holds one name per person whichever API answered.
 """
 
 from __future__ import annotations
@@ -46,7 +55,7 @@ query($ids: [ID!]!) {{
       deploymentReviews(first: {REVIEWS_PER_RUN}) {{
         pageInfo {{ hasNextPage }}
         nodes {{
-          state comment user {{ login }}
+          state comment user {{ __typename login }}
           environments(first: {ENVIRONMENTS_PER_REVIEW}) {{ pageInfo {{ hasNextPage }} nodes {{ name }} }}
         }}
       }}
@@ -66,10 +75,10 @@ _COMMIT_FIELDS = f"""
   associatedPullRequests(first: {PULLS_PER_COMMIT}) {{
     pageInfo {{ hasNextPage }}
     nodes {{
-      number title author {{ login }} state mergedAt mergeCommit {{ oid }} headRefOid baseRefName url
+      number title author {{ __typename login }} state mergedAt mergeCommit {{ oid }} headRefOid baseRefName url
       reviews(first: 100) {{
         pageInfo {{ hasNextPage }}
-        nodes {{ fullDatabaseId state author {{ login }} submittedAt commit {{ oid }} authorAssociation }}
+        nodes {{ fullDatabaseId state author {{ __typename login }} submittedAt commit {{ oid }} authorAssociation }}
       }}
     }}
   }}
@@ -91,6 +100,8 @@ class RunEvidence:
 
     jobs: list[dict] | None
     approvals: list[dict] | None
+    refused: str | None = None
+    """GitHub's error that explains a None (e.g. "FORBIDDEN at nodes.0.checkSuite: …"), if any."""
 
 
 @dataclass
@@ -99,10 +110,31 @@ class CommitPulls:
 
     pulls: list[dict] | None
     reviews: dict[int, list[dict] | None] = field(default_factory=dict)
+    refused: str | None = None
+    """GitHub's error that explains a None, if any."""
 
 
-def query(client: GitHubClient, text: str, variables: dict) -> tuple[dict, list[dict]]:
-    """POST one GraphQL query through PyGithub's requester; (data, errors). Counted as one request."""
+@dataclass(frozen=True)
+class Refusals:
+    """The `errors` of one answer, by the path of the value each one nulled."""
+
+    errors: tuple[dict, ...]
+
+    def under(self, *prefix: str | int) -> str | None:
+        """The first error at or below `prefix`, as "TYPE at a.b.c: message"; None if none."""
+        for error in self.errors:
+            path = list(error.get("path") or [])
+            if path[: len(prefix)] == list(prefix):
+                where = ".".join(str(step) for step in path) or "query"
+                return f"{error.get('type') or 'ERROR'} at {where}: {error.get('message') or 'no message'}"
+        return None
+
+
+def query(client: GitHubClient, text: str, variables: dict) -> tuple[dict | None, Refusals]:
+    """POST one GraphQL query through PyGithub's requester; (data, errors). Counted as one request.
+
+    `data` is None when GitHub answered nothing at all (`data: null`, every piece refused).
+    """
     requester = client.github.requester
     try:
         headers, body = requester.requestJsonAndCheck(
@@ -116,23 +148,32 @@ def query(client: GitHubClient, text: str, variables: dict) -> tuple[dict, list[
             raise GraphQLUnavailable(f"GitHub answered HTTP {error.status} to /graphql") from None
         raise
     client.counter.count("graphql", headers)
-    body = body or {}
-    errors = body.get("errors") or []
-    if body.get("data") is None:
-        raise GithubException(502, body, headers, "GraphQL answered no data: " + _messages(errors))
-    return body["data"], errors
+    body = body if isinstance(body, dict) else {}
+    errors = tuple(error for error in body.get("errors") or [] if isinstance(error, dict))
+    data = body.get("data")
+    return (data if isinstance(data, dict) else None), Refusals(errors)
 
 
-def run_evidence(client: GitHubClient, node_ids: list[str], run_attempts: list[int]) -> list[RunEvidence | None]:
-    """Jobs and approvals of up to 100 runs (None for a run GitHub could not resolve)."""
-    data, _ = query(client, RUNS_QUERY, {"ids": node_ids})
+def run_evidence(client: GitHubClient, node_ids: list[str], run_attempts: list[int]) -> list[RunEvidence]:
+    """Jobs and approvals of up to 100 runs, in the order asked (None pieces: ask REST)."""
+    data, refusals = query(client, RUNS_QUERY, {"ids": node_ids})
+    nodes = (data or {}).get("nodes")
+    if not isinstance(nodes, list) or len(nodes) != len(node_ids):
+        nodes = [None] * len(node_ids)
     answers = []
-    for node, attempt in zip(data.get("nodes") or [], run_attempts, strict=True):
+    for index, (node, attempt) in enumerate(zip(nodes, run_attempts, strict=True)):
+        refused = refusals.under("nodes", index) or (refusals.under() if data is None else None)
         if not node:
-            answers.append(None)
+            answers.append(RunEvidence(jobs=None, approvals=None, refused=refused))
             continue
-        answers.append(RunEvidence(jobs=_jobs(node, attempt), approvals=_approvals(node)))
+        answers.append(RunEvidence(jobs=_jobs(node, attempt), approvals=_approvals(node), refused=refused))
     return answers
+
+
+def commits_query(shas: list[str]) -> str:
+    """One query for the pull requests of `shas`, each commit under its alias `c{index}`."""
+    aliases = "\n".join(f'c{index}: object(oid: "{sha}") {{ {_COMMIT_FIELDS} }}' for index, sha in enumerate(shas))
+    return f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {aliases} }} }}"
 
 
 def commit_pulls(client: GitHubClient, repository: str, shas: list[str]) -> dict[str, CommitPulls | None]:
@@ -141,29 +182,21 @@ def commit_pulls(client: GitHubClient, repository: str, shas: list[str]) -> dict
     shas = [sha for sha in shas if _SHA.match(sha)]
     if not shas:
         return {}
-    aliases = "\n".join(f'c{index}: object(oid: "{sha}") {{ {_COMMIT_FIELDS} }}' for index, sha in enumerate(shas))
-    text = f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {aliases} }} }}"
-    data, _ = query(client, text, {"owner": owner, "name": name})
-    repo = data.get("repository") or {}
-    answers: dict[str, CommitPulls | None] = {}
+    data, refusals = query(client, commits_query(shas), {"owner": owner, "name": name})
+    repo = (data or {}).get("repository") or {}
+    answers: dict[str, CommitPulls] = {}
     for index, sha in enumerate(shas):
-        commit = repo.get(f"c{index}")
-        connection = (commit or {}).get("associatedPullRequests")
-        if commit is None or connection is None:
-            answers[sha] = None if commit is None else CommitPulls(pulls=[])
+        alias = f"c{index}"
+        refused = refusals.under("repository", alias)
+        if refused is None and not repo:  # the repository itself, or everything, was refused
+            refused = refusals.under("repository") or refusals.under()
+        nodes = _complete_nodes((repo.get(alias) or {}).get("associatedPullRequests"))
+        if nodes is None:
+            answers[sha] = CommitPulls(pulls=None, refused=refused)
             continue
-        if connection["pageInfo"]["hasNextPage"]:
-            answers[sha] = CommitPulls(pulls=None)
-            continue
-        found = CommitPulls(pulls=[_pull(node) for node in connection["nodes"] if node])
-        for node in connection["nodes"]:
-            if node:
-                reviews = node.get("reviews") or {}
-                found.reviews[node["number"]] = (
-                    None
-                    if (reviews.get("pageInfo") or {}).get("hasNextPage")
-                    else [_review(r) for r in reviews.get("nodes") or [] if r]
-                )
+        found = CommitPulls(pulls=[_pull(node) for node in nodes], refused=refused)
+        for node in nodes:
+            found.reviews[node["number"]] = _reviews(node)
         answers[sha] = found
     return answers
 
@@ -171,14 +204,27 @@ def commit_pulls(client: GitHubClient, repository: str, shas: list[str]) -> dict
 # -- GraphQL nodes -> REST-shaped dicts ------------------------------------------------------
 
 
+def _complete_nodes(connection: dict | None) -> list[dict] | None:
+    """A connection's nodes when they are all there: None if the connection is null, has a
+    further page, or holds a null entry (an item GitHub could not give)."""
+    if not isinstance(connection, dict):
+        return None
+    nodes = connection.get("nodes")
+    if (connection.get("pageInfo") or {}).get("hasNextPage") is not False or not isinstance(nodes, list):
+        return None
+    if any(not isinstance(node, dict) for node in nodes):
+        return None
+    return nodes
+
+
 def _jobs(node: dict, run_attempt: int | None) -> list[dict] | None:
     if (run_attempt or 1) > 1:
         return None  # check runs do not name their attempt: REST jobs?filter=all decides
-    connection = ((node.get("checkSuite") or {}).get("checkRuns")) or {}
-    if connection.get("pageInfo", {}).get("hasNextPage"):
+    checks = _complete_nodes((node.get("checkSuite") or {}).get("checkRuns"))
+    if checks is None:
         return None
     jobs = []
-    for check in connection.get("nodes") or []:
+    for check in checks:
         job_id = _check_run_id(check)
         if job_id is None:
             return None
@@ -198,20 +244,20 @@ def _jobs(node: dict, run_attempt: int | None) -> list[dict] | None:
 
 
 def _approvals(node: dict) -> list[dict] | None:
-    connection = node.get("deploymentReviews") or {}
-    if connection.get("pageInfo", {}).get("hasNextPage"):
+    reviews = _complete_nodes(node.get("deploymentReviews"))
+    if reviews is None:
         return None
     approvals = []
-    for review in connection.get("nodes") or []:
-        environments = review.get("environments") or {}
-        if environments.get("pageInfo", {}).get("hasNextPage"):
+    for review in reviews:
+        environments = _complete_nodes(review.get("environments"))
+        if environments is None or review.get("state") is None:
             return None
         approvals.append(
             {
                 "state": _lower(review.get("state")),
                 "comment": review.get("comment"),
-                "user": review.get("user"),
-                "environments": [{"name": e["name"]} for e in environments.get("nodes") or [] if e],
+                "user": _actor(review.get("user")),
+                "environments": [{"name": e.get("name")} for e in environments],
             }
         )
     return approvals
@@ -221,7 +267,7 @@ def _pull(node: dict) -> dict:
     return {
         "number": node["number"],
         "title": node.get("title"),
-        "user": node.get("author"),
+        "user": _actor(node.get("author")),
         # REST knows open/closed only; GraphQL's MERGED is a closed pull request.
         "state": "open" if node.get("state") == "OPEN" else "closed",
         "merged_at": node.get("mergedAt"),
@@ -232,10 +278,28 @@ def _pull(node: dict) -> dict:
     }
 
 
+def _reviews(pull: dict) -> list[dict] | None:
+    """A pull request's reviews; None (ask REST) when any is missing or has no id."""
+    nodes = _complete_nodes(pull.get("reviews"))
+    if nodes is None or any(not str(node.get("fullDatabaseId") or "").isdigit() for node in nodes):
+        return None
+    return [_review(node) for node in nodes]
+
+
+def _actor(actor: dict | None) -> dict | None:
+    """A user as REST gives it: a bot's login with REST's `[bot]` suffix."""
+    if not isinstance(actor, dict) or actor.get("login") is None:
+        return None
+    login = actor["login"]
+    if actor.get("__typename") == "Bot" and not login.endswith("[bot]"):
+        login += "[bot]"
+    return {"login": login}
+
+
 def _review(node: dict) -> dict:
     return {
         "id": int(node["fullDatabaseId"]),
-        "user": node.get("author"),
+        "user": _actor(node.get("author")),
         "state": node.get("state"),
         "submitted_at": node.get("submittedAt"),
         "commit_id": (node.get("commit") or {}).get("oid"),
@@ -253,7 +317,3 @@ def _check_run_id(check: dict) -> int | None:
 
 def _lower(value: str | None) -> str | None:
     return value.lower() if value else None
-
-
-def _messages(errors: list[dict]) -> str:
-    return "; ".join(str(error.get("message")) for error in errors[:3]) or "no error given"

@@ -17,6 +17,12 @@ querying it for one fails as it would on GitHub; pull requests and reviews also 
 Connections behave like GitHub's: `first` or `last` is required, at most 100, `after`/`before`
 cursors, `pageInfo` and `totalCount`. An unknown node id gives `null` in `nodes` plus an error
 of type `NOT_FOUND`, as GitHub answers (HTTP 200 with `data` and `errors`).
+
+Partial answers (`GraphQLFaults`): a field can be refused with a `FORBIDDEN` error, as GitHub
+does for a token without the permission it needs (`checks: read` for check runs,
+`pull_requests: read` for pull requests); GraphQL then nulls the nearest nullable parent, so a
+refused `WorkflowRun.checkSuite` (non-null) nulls the whole run in `nodes`. Runs can be made
+to resolve as `NOT_FOUND`. Bots are `Bot` actors whose login has no `[bot]` suffix, unlike REST.
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from graphql import GraphQLError, build_schema, graphql_sync
+from graphql import GraphQLError, build_schema, default_field_resolver, graphql_sync
 
 from audit.demo.fakegithub.render import iso, node_id
 from audit.demo.fakegithub.world import (
@@ -204,12 +211,38 @@ def schema():
     return built
 
 
-def execute(world: World, body: Any) -> dict[str, Any]:
+FORBIDDEN_MESSAGE = "Resource not accessible by integration"
+
+
+@dataclass
+class GraphQLFaults:
+    """Refusals a token without some permission meets on GitHub's GraphQL API."""
+
+    forbidden: set[str] = field(default_factory=set)
+    """Fields answered with a `FORBIDDEN` error, as "Type.field" (e.g. "CheckSuite.checkRuns")."""
+    not_found_runs: set[int] = field(default_factory=set)
+    """Run ids whose node id resolves to `null` with a `NOT_FOUND` error."""
+
+    def resolver(self):
+        def resolve(source, info, **args):
+            if f"{info.parent_type.name}.{info.field_name}" in self.forbidden:
+                raise GraphQLError(FORBIDDEN_MESSAGE, extensions={"type": "FORBIDDEN"})
+            return default_field_resolver(source, info, **args)
+
+        return resolve
+
+
+def execute(world: World, body: Any, faults: GraphQLFaults | None = None) -> dict[str, Any]:
     """Answer one GraphQL request body (`{"query", "variables"}`) as GitHub's JSON."""
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
         return {"errors": [{"message": "A query attribute must be specified and must be a string."}]}
+    faults = faults or GraphQLFaults()
     result = graphql_sync(
-        schema(), body["query"], root_value=_Query(world), variable_values=body.get("variables") or None
+        schema(),
+        body["query"],
+        root_value=_Query(world, faults),
+        variable_values=body.get("variables") or None,
+        field_resolver=faults.resolver() if faults.forbidden else None,
     )
     answer: dict[str, Any] = {}
     if result.data is not None or not result.errors:
@@ -291,8 +324,9 @@ def _cursor_index(cursor: str) -> int:
 
 
 class _Query:
-    def __init__(self, world: World):
+    def __init__(self, world: World, faults: GraphQLFaults):
         self.world = world
+        self.faults = faults
 
     def node(self, info, id: str):  # noqa: A002 - GraphQL argument name
         found = self._resolve(id)
@@ -318,6 +352,8 @@ class _Query:
         if decoded is None:
             return _not_found(value)
         kind, key = decoded
+        if kind == "WorkflowRun" and key.isdigit() and int(key) in self.faults.not_found_runs:
+            return _not_found(value)
         if kind == "WorkflowRun" and key.isdigit() and int(key) in self.world.runs:
             return _WorkflowRun(self.world.runs[int(key)])
         if kind == "Repository":
@@ -335,8 +371,9 @@ def _actor(login: str | None):
 
 class _Actor:
     def __init__(self, login: str):
-        self.login = login
         self.is_bot = login.endswith("[bot]")
+        # REST names a GitHub App's bot `dependabot[bot]`; GraphQL's `Bot.login` is `dependabot`.
+        self.login = login.removesuffix("[bot]")
         self.typename = "Bot" if self.is_bot else "User"
         self.databaseId = stable_id("user:" + login)
         self.id = node_id(self.typename if self.is_bot else "User", self.databaseId)

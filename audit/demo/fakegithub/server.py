@@ -14,7 +14,8 @@ It speaks the parts of GitHub's behaviour our extractor depends on (see DESIGN.m
 - `POST /graphql` for the queries batched extraction makes (`audit.demo.fakegithub.graphql`),
   counted in the request log like any other request;
 - injectable faults (`add_fault`): 5xx, 403/429 with `retry-after`, primary-limit
-  exhaustion, slow responses;
+  exhaustion, slow responses; a token's missing permissions (`refuse`: REST 403 "Resource
+  not accessible by integration"; `graphql_faults`: `FORBIDDEN` fields, `NOT_FOUND` runs);
 - GitHub's distance: `latency_ms` before every answer (GitHub takes about 100-300 ms) and
   `blob_bytes_per_second` for artifact blob downloads, so wall time under real latency can
   be measured (`make bench`, `python -m audit.demo.fakegithub --latency-ms 150`).
@@ -44,6 +45,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from audit.demo.fakegithub import render
+from audit.demo.fakegithub.graphql import FORBIDDEN_MESSAGE, GraphQLFaults
 from audit.demo.fakegithub.graphql import execute as execute_graphql
 from audit.demo.fakegithub.world import Repository, WorkflowRun, World
 
@@ -147,6 +149,8 @@ class FakeGitHub:
         self.token = token
         self.graphql = graphql
         """Serve `POST /graphql`; False answers 404 there, like a GitHub without GraphQL."""
+        self.graphql_faults = GraphQLFaults()
+        """Fields GraphQL refuses (`FORBIDDEN`) and runs it cannot resolve (`NOT_FOUND`)."""
         self.rate_limit = rate_limit
         self.rate_limit_window = rate_limit_window
         self._lock = threading.Lock()
@@ -289,9 +293,22 @@ class FakeGitHub:
             times=times,
         )
 
+    def refuse(self, path_regex: str, permission: str) -> Fault:
+        """Answer 403 "Resource not accessible by integration" to every matching request, as
+        GitHub answers a token without `permission`, which it names in the
+        `x-accepted-github-permissions` header (e.g. `actions=read`)."""
+        return self.add_fault(
+            path_regex,
+            403,
+            times=None,
+            headers={"x-accepted-github-permissions": permission},
+            body=render.basic_error(FORBIDDEN_MESSAGE, DOCS, 403),
+        )
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+        self.graphql_faults = GraphQLFaults()
 
     def _take_fault(self, path: str) -> Fault | None:
         with self._lock:
@@ -675,7 +692,7 @@ class FakeGitHub:
             body = json.loads(request_body or b"null")
         except ValueError:
             raise HttpError(400, "Problems parsing JSON") from None
-        return _Response(200, execute_graphql(self.world, body))
+        return _Response(200, execute_graphql(self.world, body, self.graphql_faults))
 
     def _artifact_of(self, owner: str, repo: str, artifact_id: str):
         repository = self._repo(owner, repo)

@@ -115,6 +115,30 @@ def extract(quarter, repos, db_path, max_wait):
 
 
 @cli.command()
+@repo_option
+def doctor(repos):
+    """Check the token before a long run: probe each endpoint the capture needs, once per
+    repository, and print one table of what GitHub refused and which permission is missing.
+
+    Exits 1 when a permission is missing.
+
+    Example:
+
+        soc2-audit doctor --repo acme/payments-api
+    """
+    from audit.extract.doctor import PermissionsMissing, missing_permissions, table
+
+    settings = load_settings()
+    with pipeline.github_scope(settings, repos, _reporter()) as scope:
+        probes = pipeline.doctor(scope, progress=_reporter())
+    click.echo(table(probes))
+    missing = missing_permissions(probes)
+    if missing:
+        raise PermissionsMissing(f"the token lacks {', '.join(missing)}: grant it and run `soc2-audit doctor` again")
+    click.echo("every endpoint the capture needs answered")
+
+
+@cli.command()
 @quarter_option
 @db_option
 def evaluate(quarter, db_path):

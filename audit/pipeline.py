@@ -36,6 +36,7 @@ from audit.quarter import Quarter
 if TYPE_CHECKING:
     from audit.evaluate import EvaluationSummary
     from audit.extract.capture import ExtractionSummary
+    from audit.extract.doctor import Probe
     from audit.merge import MergeSummary
     from audit.signing import SigningIdentity, VerificationReport
 
@@ -133,6 +134,20 @@ def extract(
     if counter.retries:
         progress.say(f"{counter.retries} requests retried after faults or rate limits, {counter.waited:.0f} s waited")
     return summary
+
+
+def doctor(scope: Scope, *, progress: Reporter | None = None) -> list[Probe]:
+    """Probe, once per repository in scope, every endpoint the capture needs: a table of what
+    the token may not read (`audit.extract.doctor`), to run before a long extraction."""
+    from audit.extract import GitHubClient
+    from audit.extract.doctor import check_access
+
+    (progress or Silent()).say(f"probing {len(scope.repositories) or 'the organisation'} repositories")
+    client = GitHubClient(scope.api_url, scope.token)
+    try:
+        return check_access(client, list(scope.repositories), scope.organization)
+    finally:
+        client.close()
 
 
 def evaluate(

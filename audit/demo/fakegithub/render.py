@@ -426,6 +426,7 @@ def deployment(repo: Repository, value: Deployment, base_url: str) -> dict[str, 
         repository_url=api,
         transient_environment=False,
         production_environment=value.production_environment,
+        performed_via_github_app=None,
     )
     return obj
 
@@ -448,6 +449,7 @@ def deployment_status(repo: Repository, dep: Deployment, value: DeploymentStatus
         repository_url=api,
         environment_url="",
         log_url=value.log_url,
+        performed_via_github_app=None,
     )
     return obj
 

@@ -157,8 +157,8 @@ select d.piece, d.outcome, coalesce(d.rest_error, d.graphql_error) as reason, d.
         or (d.piece = 'reviews' and exists (select 1 from pull_requests p where p.repository = d.repository
                and p.number = cast(d.subject as integer) and p.reviews_captured_at is not null))
        )) as still_missing
-from degraded_lookups d join extractions e using (extraction_id)
-where e.quarter = ?
+from degraded_lookups d
+where d.quarter = ?
 group by d.piece, d.outcome, d.permission
 order by d.outcome desc, d.piece, d.permission
 """

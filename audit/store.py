@@ -164,6 +164,7 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
             "graphql_error": str,
             "rest_error": str,
             "permission": str,
+            "quarter": str,
             "extraction_id": int,
             "captured_at": str,
         },

@@ -119,6 +119,7 @@ class RunEvidenceCollector:
                 "graphql_error": graphql_error,
                 "rest_error": None if refused is None else f"HTTP {refused.status}: {refused.reason}",
                 "permission": permission,
+                "quarter": str(self.session.quarter),
                 "extraction_id": self.session.log.extraction_id,
                 "captured_at": now_utc(),
             }

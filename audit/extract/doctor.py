@@ -50,10 +50,10 @@ def check_access(client: GitHubClient, repositories: list[str], organization: st
             organization,
             "GET /orgs/{org}/repos",
             "metadata: read",
-            lambda: client.get(f"/orgs/{organization}/repos", {"per_page": 1}).data,
+            lambda: [repo for page in client.pages(f"/orgs/{organization}/repos") for repo in page.data or []],
         )
         probes.append(probe)
-        repositories = [repo["full_name"] for repo in listed or [] if isinstance(repo, dict)]
+        repositories = [repo["full_name"] for repo in listed or [] if not repo.get("archived")]
     for repository in repositories:
         probes.extend(_probe_repository(client, repository))
     return probes

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import pytest
 
+from audit import pipeline
 from audit.config import Settings
 from audit.demo.fakegithub import FakeGitHub
 from audit.evaluate import evaluate_quarter
 from audit.findings import completeness
+from audit.pipeline import Scope
+from audit.progress import Silent
 from tests.reliability.helpers import REPOSITORY, run_order, small_world
 
 from .conftest import QUARTER, extract, new_store
@@ -164,3 +167,22 @@ def test_the_completeness_section_counts_degraded_lookups_until_a_capture_fills_
     columns = ("piece", "outcome", "reason", "permission", "lookups", "still_missing")
     assert [tuple(row[c] for c in columns) for row in runs["faulted_report"]] == expected
     assert [row["still_missing"] for row in runs["repaired_report"]] == [0, 0, 0, 0]
+
+
+def test_the_extract_line_counts_degraded_lookups_with_their_reasons(tmp_path) -> None:
+    said: list[str] = []
+
+    class Recording(Silent):
+        def say(self, message: str, style: str | None = None) -> None:
+            said.append(message)
+
+    with FakeGitHub(small_world(deployments=6)) as server:
+        server.graphql_faults.forbidden.add("CheckSuite.checkRuns")
+        server.refuse(r"/actions/runs/\d+/jobs$", "actions=read")
+        scope = Scope(server.base_url, None, (REPOSITORY,), None, False)
+        pipeline.extract(scope, Settings(), QUARTER, tmp_path / "evidence.db", progress=Recording())
+    degraded = [line for line in said if "lookups degraded" in line]
+    assert degraded == [
+        "6 lookups degraded: 6 jobs unavailable (HTTP 403: Resource not accessible by integration; "
+        "missing permission: actions: read (GraphQL: checks: read))"
+    ]

@@ -51,7 +51,7 @@ def build_store(path, *, deployments: int = 10_000, seed: int = 17) -> sqlite_ut
     ensure_schema(db)
     rows: dict[str, list[dict]] = {name: [] for name in ("workflow_runs", "jobs", "approvals", "run_captures")}
     rows.update({name: [] for name in ("deployments", "deployment_statuses", "commit_pulls", "pull_requests")})
-    rows.update({name: [] for name in ("reviews", "artifacts", "scan_findings", "repositories")})
+    rows.update({name: [] for name in ("reviews", "artifacts", "scan_findings", "repositories", "degraded_lookups")})
     for repository, default_branch in REPOSITORIES.items():
         rows["repositories"].append({"full_name": repository, "default_branch": default_branch})
     ids = iter(range(1_000_000, 100_000_000))
@@ -112,7 +112,21 @@ def build_store(path, *, deployments: int = 10_000, seed: int = 17) -> sqlite_ut
 
         # environment approvals, possibly by the people involved, possibly rejected
         environment = rng.choice(("production", "production", "Production"))
-        if _captured(rng, rows, repository, run_id, "approvals"):
+        approvals_captured = _captured(rng, rows, repository, run_id, "approvals")
+        if not approvals_captured and rng.random() < 0.5:
+            # GitHub refused them to the token (not lost: evidence.retained cannot judge)
+            rows["degraded_lookups"].append(
+                {
+                    "repository": repository,
+                    "piece": "approvals",
+                    "subject": str(run_id),
+                    "outcome": "unavailable",
+                    "rest_error": "HTTP 403: Resource not accessible by integration",
+                    "permission": "actions: read",
+                    "quarter": "2024Q2",
+                }
+            )
+        if approvals_captured:
             for seq in range(rng.choice((0, 1, 1, 2, 3))):
                 rows["approvals"].append(
                     {
@@ -165,6 +179,8 @@ def build_store(path, *, deployments: int = 10_000, seed: int = 17) -> sqlite_ut
             for number in numbers:
                 author = _maybe(rng, rng.choice(PEOPLE))
                 merged = rng.random() > 0.1
+                # A merged PR's reviews are captured with it, unless GitHub refused them.
+                reviews_captured = merged and rng.random() > 0.03
                 rows["pull_requests"].append(
                     {
                         "repository": repository,
@@ -173,10 +189,11 @@ def build_store(path, *, deployments: int = 10_000, seed: int = 17) -> sqlite_ut
                         "merged_at": _iso(created - timedelta(minutes=5)) if merged else None,
                         "merge_commit_sha": rng.choice((head_sha, head_sha, f"{number:040x}")),
                         "head_sha": "head",
+                        "reviews_captured_at": "x" if reviews_captured else None,
                     }
                 )
                 submitted = created - timedelta(hours=2)
-                for _ in range(rng.choice((0, 1, 2, 3, 4))):
+                for _ in range(rng.choice((0, 1, 2, 3, 4)) if reviews_captured else 0):
                     submitted += timedelta(minutes=rng.choice((0, 5)))
                     rows["reviews"].append(
                         {

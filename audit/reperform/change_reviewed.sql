@@ -6,6 +6,7 @@
 -- or PENDING (ordered by submitted_at, then review id) is APPROVED - GitHub's own rule.
 --   not_available  the deployed commit's pull requests were never captured
 --   fail           no merged pull request (pushed without one)
+--   not_available  the PR's reviews were never captured (e.g. GitHub refused them)
 --   pass           the PR has a standing approval from someone other than its author
 --   fail           otherwise
 -- Parameters: :quarter, e.g. '2024Q2'
@@ -42,6 +43,8 @@ select d.repository, d.run_id, d.environment,
   case
     when not d.pulls_captured then 'not_available'
     when d.pr_number is null then 'fail'
+    when not exists (select 1 from pull_requests pr where pr.repository = d.repository
+                     and pr.number = d.pr_number and pr.reviews_captured_at is not null) then 'not_available'
     when exists (select 1 from latest_reviews a
                  where a.repository = d.repository and a.pr_number = d.pr_number
                    and a.recency = 1 and upper(a.state) = 'APPROVED') then 'pass'

@@ -4,7 +4,7 @@
 -- PR and PR approver as in change_reviewed.sql; a deployment approver: an `approved` entry of
 -- the run's approvals naming the deployment's environment.
 --   pass           enough distinct people approved
---   not_available  too few, and the PR or the approvals were never captured
+--   not_available  too few, and the PR, its reviews or the approvals were never captured
 --   fail           too few
 -- Parameters: :quarter, e.g. '2024Q2'; :required_approvers, e.g. 2
 with deployment as (
@@ -29,7 +29,9 @@ with deployment as (
     where p.quarter = :quarter
 ),
 with_author as materialized (
-    select d.*, pr.author as pr_author
+    select d.repository, d.run_id, d.environment, d.actor, d.triggering_actor, d.approvals_captured,
+           d.pr_number, pr.author as pr_author,
+           d.pulls_captured and (d.pr_number is null or pr.reviews_captured_at is not null) as pulls_captured
     from deployment d
     left join pull_requests pr on pr.repository = d.repository and pr.number = d.pr_number
 ),

@@ -49,6 +49,13 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "What was captured per run (jobs, approvals …): a missing row means never captured, not empty.",
         {"what": "jobs, approvals, …"},
     ),
+    "degraded_lookups": (
+        "Evidence GitHub refused to the token: read over REST after GraphQL refused it, or unavailable.",
+        {
+            "outcome": "rest: GraphQL refused, REST answered; unavailable: REST refused too (never captured).",
+            "permission": "The permission the token lacks, e.g. actions: read.",
+        },
+    ),
     "deployments": (
         "Production deployments (Deployments API) and the run each one links to.",
         {

@@ -217,8 +217,9 @@ def exception_groups(findings: dict, limit: int | None) -> list[dict]:
     """Per control, the deployments whose verdict needs follow-up, with any management response.
 
     Every exception is listed: the first `limit` with their detail (`entries`), the others in
-    brief (`brief`: repository, run and verdict, `BRIEF_PER_ROW` to a table row), so the PDF
-    names all of them within its page budget; report.html gives every detail.
+    brief (`brief`: repository, run and verdict as running text, far cheaper to lay out than
+    table rows), so the PDF names all of them within its page budget; report.html gives every
+    detail.
     """
     groups = []
     for control in findings["controls"]:
@@ -233,20 +234,15 @@ def exception_groups(findings: dict, limit: int | None) -> list[dict]:
             if d["controls"].get(control_id, {}).get("verdict") in EXCEPTION_VERDICTS
         ]
         entries = limited(items, limit)
-        rest = items[len(entries.rows) :]
         groups.append(
             {
                 "control": control,
                 "entries": entries,
-                "brief": [rest[start : start + BRIEF_PER_ROW] for start in range(0, len(rest), BRIEF_PER_ROW)],
+                "brief": items[len(entries.rows) :],
                 "responses": sum(1 for item in items if item["response"]),
             }
         )
     return groups
-
-
-BRIEF_PER_ROW = 3
-"""Exceptions per row of the brief list that follows a control's detailed exceptions."""
 
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low")

@@ -191,6 +191,23 @@ class CaptureStore:
         row = self.db.execute("select capture_status from artifacts where artifact_id = ?", [artifact_id]).fetchone()
         return row[0] if row else None
 
+    def captured_artifact_with_digest(self, sha256: str) -> tuple[dict, list[dict]] | None:
+        """An artifact already captured with these bytes (SHA-256 hex), and its findings."""
+        row = next(
+            self.db.query(
+                "select * from artifacts where sha256 = ? and capture_status in ('captured', 'not_scan') "
+                "order by artifact_id limit 1",
+                [sha256],
+            ),
+            None,
+        )
+        if row is None:
+            return None
+        findings = list(
+            self.db.query("select * from scan_findings where artifact_id = ? order by seq", [row["artifact_id"]])
+        )
+        return row, findings
+
     def save_artifact(self, row: dict, findings: list[dict]) -> None:
         """One transaction: an artifact stored as captured is never fetched again, so a crash
         between the two writes must not leave it without its findings."""

@@ -304,6 +304,7 @@ INDEXES = (
     ("deployment_statuses", ["deployment_id"]),
     ("reviews", ["repository", "pr_number"]),
     ("artifacts", ["repository", "run_id"]),
+    ("artifacts", ["sha256"]),
     ("verdicts", ["quarter", "control_id", "verdict"]),
 )
 

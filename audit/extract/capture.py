@@ -27,6 +27,7 @@ from audit.extract.artifacts import ArtifactCollector
 from audit.extract.client import GitHubClient
 from audit.extract.deployments import DeploymentCollector
 from audit.extract.evidence import RunEvidenceCollector
+from audit.extract.parallel import DEFAULT_WORKERS, Fetcher
 from audit.extract.querylog import QueryLog
 from audit.extract.rows import environment_row, repository_raw
 from audit.extract.runs import RunWindowCollector
@@ -67,7 +68,9 @@ class Extractor:
         demo: bool = False,
         progress: Reporter | None = None,
         batched: bool = True,
+        workers: int = DEFAULT_WORKERS,
     ):
+        """`workers`: requests in flight at most (1: one after another; same requests, same rows)."""
         self.store = CaptureStore(db)
         self.client = client
         self.settings = settings
@@ -78,6 +81,7 @@ class Extractor:
         self.session = CaptureSession(
             store=self.store,
             client=client,
+            fetcher=Fetcher(client, workers),
             log=self.log,
             settings=settings,
             quarter=quarter,
@@ -117,8 +121,11 @@ class Extractor:
             repositories = self.discover(organization)
             summary.repositories = list(repositories)
             self.store.save_extraction({"extraction_id": extraction_id, "repositories": to_json(repositories)})
-        for repository in repositories:
-            self._capture_repository(repository, summary)
+        try:
+            for repository in repositories:
+                self._capture_repository(repository, summary)
+        finally:
+            self.session.fetcher.close()
         summary.requests = self.client.counter.requests
         summary.degraded = dict(self.evidence.degraded)
         summary.degraded_reasons = self.store.degraded_reasons(extraction_id)

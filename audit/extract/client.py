@@ -15,13 +15,17 @@ Retry policy, for every request including artifact downloads:
 - a 403 that is not a rate limit (missing scopes), 401 and 404: never retried;
 - the waits before any one request succeeds add up to at most `max_wait` seconds; a
   longer wait raises `WaitTooLong` instead of sleeping (PyGithub's default would sleep
-  until the reset, however far away). Each wait is reported as one line (`on_wait`).
+  until the reset, however far away). Each wait is reported as one line (`on_wait`);
+- a rate-limit wait (retry-after, or an exhausted budget) is shared (`SharedBackoff`): the
+  other requests in flight of a concurrent extraction (`audit.extract.parallel`) do not
+  start a new request before it is over, so they back off together.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -71,7 +75,7 @@ class Page:
 
 @dataclass
 class RequestCounter:
-    """Requests spent, and the rate budget GitHub reported last."""
+    """Requests spent, and the rate budget GitHub reported last (shared by concurrent clients)."""
 
     requests: int = 0
     rate_remaining: int | None = None
@@ -80,13 +84,47 @@ class RequestCounter:
     """Requests repeated after a fault, a timeout or a rate limit (not in `requests`)."""
     waited: float = 0.0
     """Seconds spent waiting before those retries."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _mine: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     def count(self, kind: str, headers: dict) -> None:
-        self.requests += 1
-        self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
         remaining = headers.get("x-ratelimit-remaining")
-        if remaining is not None and str(remaining).isdigit():
-            self.rate_remaining = int(remaining)
+        with self._lock:
+            self.requests += 1
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+            if remaining is not None and str(remaining).isdigit():
+                self.rate_remaining = int(remaining)
+        self._mine.requests = self.by_this_thread + 1
+
+    @property
+    def by_this_thread(self) -> int:
+        """Requests counted by the calling thread: what one fetch cost while others ran beside it."""
+        return getattr(self._mine, "requests", 0)
+
+    def waited_for(self, seconds: float) -> None:
+        with self._lock:
+            self.retries += 1
+            self.waited += seconds
+
+
+class SharedBackoff:
+    """A pause every concurrent request of one extraction honours before it starts."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._resume_at = 0.0
+
+    def pause(self, seconds: float) -> None:
+        """No request starts in the next `seconds` (GitHub asked one of them to wait that long)."""
+        with self._lock:
+            self._resume_at = max(self._resume_at, time.monotonic() + seconds)
+
+    def wait(self) -> None:
+        """Sleep until the current pause, if any, is over."""
+        with self._lock:
+            remaining = self._resume_at - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
 
 
 class WaitTooLong(AuditError):
@@ -145,10 +183,13 @@ class RetryPolicy(GithubRetry):
         self.max_wait = max_wait
         self.on_wait = on_wait
         self.waited = 0.0
+        self.backoff = SharedBackoff()
+        """Rate-limit waits shared with every client forked from the same one."""
 
     def new(self, **kw):
         retry = super().new(**kw)
         retry.max_wait, retry.on_wait, retry.waited = self.max_wait, self.on_wait, self.waited
+        retry.backoff = self.backoff
         return retry
 
     def sleep(self, response=None) -> None:
@@ -164,6 +205,8 @@ class RetryPolicy(GithubRetry):
         self.waited += wait
         if self.on_wait is not None:
             self.on_wait(f"GitHub: {reason} on {request}; retrying in {wait:.1f} s", wait)
+        if response is not None and _rate_limited(response):
+            self.backoff.pause(wait)
         if wait > 0:
             time.sleep(wait)
 
@@ -206,6 +249,15 @@ class GitHubClient:
         self._on_wait = on_wait or _log.warning
         self.retry = RetryPolicy(max_wait=max_wait, on_wait=self._waited, backoff_factor=backoff_factor)
         self.timeout = timeout
+        self._fork = lambda: GitHubClient(
+            api_url,
+            token,
+            throttle=throttle,
+            max_wait=max_wait,
+            on_wait=on_wait,
+            timeout=timeout,
+            backoff_factor=backoff_factor,
+        )
         self.github = Github(
             auth=Auth.Token(token) if token else None,
             base_url=self.api_url,
@@ -224,9 +276,21 @@ class GitHubClient:
         self._blobs.mount("https://", adapter)
 
     def _waited(self, message: str, seconds: float) -> None:
-        self.counter.retries += 1
-        self.counter.waited += seconds
+        self.counter.waited_for(seconds)
         self._on_wait(message)
+
+    def fork(self) -> GitHubClient:
+        """A client of its own for another thread (PyGithub's requester is not thread-safe),
+        counting into this client's counter and sharing its rate-limit backoff."""
+        twin = self._fork()
+        twin.counter = self.counter
+        twin.retry.backoff = self.retry.backoff
+        twin._on_wait = self._on_wait
+        return twin
+
+    def wait_for_backoff(self) -> None:
+        """Before a request: honour a rate-limit wait another concurrent request was given."""
+        self.retry.backoff.wait()
 
     @property
     def _requester(self):
@@ -244,6 +308,7 @@ class GitHubClient:
         if url.startswith("/"):
             url = self.api_url + url
         headers = {"If-None-Match": etag} if etag else None
+        self.wait_for_backoff()
         try:
             response_headers, data = self._requester.requestJsonAndCheck("GET", url, parameters=params, headers=headers)
         except GithubException as error:
@@ -298,6 +363,7 @@ class GitHubClient:
         (https://docs.github.com/en/rest/actions/artifacts#download-an-artifact).
         """
         url = f"{self.repo_url(repository)}/actions/artifacts/{artifact_id}/zip"
+        self.wait_for_backoff()
         try:
             status, headers, _ = self._requester.requestJson("GET", url)
         except github.GithubException as error:  # pragma: no cover - network layer failure
@@ -357,6 +423,14 @@ def _path(url: str | None) -> str:
 def _message(error: GithubException) -> str:
     data = error.data if isinstance(error.data, dict) else {}
     return str(data.get("message") or "no message")
+
+
+def _rate_limited(response) -> bool:
+    """A 403/429 that asks for a wait: `retry-after` (secondary limit) or a spent budget."""
+    headers = response.headers
+    return response.status in (403, 429) and (
+        headers.get("retry-after") is not None or headers.get("x-ratelimit-remaining") == "0"
+    )
 
 
 def _is_rate_limit(error: GithubException) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from audit.extract.client import GitHubClient
+from audit.extract.querylog import Listed
 from audit.extract.rows import deployment_row, status_row
 from audit.extract.session import CaptureSession, iso_z, parse_time
 from audit.store import now_utc
@@ -75,13 +77,17 @@ class DeploymentCollector:
             self.store.save_deployments([deployment_row(repository, d, captured_at) for d in deployments])
         known = self.store.deployment_links(repository)
         run_ids = set()
+        to_fetch = []
         for deployment in deployments:
             previous = known.get(deployment["id"])
             if previous and previous["statuses_final"]:
                 if previous["run_id"]:
                     run_ids.add(previous["run_id"])
                 continue
-            run_id = self._capture_statuses(repository, deployment)
+            to_fetch.append(deployment)
+        fetched = session.fetcher.map(lambda client, d: self._fetch_statuses(client, repository, d), to_fetch)
+        for deployment, statuses in zip(to_fetch, fetched, strict=True):
+            run_id = self._store_statuses(repository, deployment, statuses)
             if run_id:
                 run_ids.add(run_id)
         if not first.not_modified and first.etag:
@@ -89,13 +95,21 @@ class DeploymentCollector:
             self.store.remember_etag(etag_key, first.etag, now_utc())
         return len(deployments), run_ids
 
-    def _capture_statuses(self, repository: str, deployment: dict) -> int | None:
-        statuses = self.session.log.listing(
+    def _fetch_statuses(self, client: GitHubClient, repository: str, deployment: dict) -> Listed:
+        """One deployment's statuses, on a worker's `client`."""
+        return self.session.log.fetch_listing(
+            client, f"{client.repo_url(repository)}/deployments/{deployment['id']}/statuses"
+        )
+
+    def _store_statuses(self, repository: str, deployment: dict, listed: Listed) -> int | None:
+        """Log and store one deployment's statuses; the run they link it to."""
+        self.session.log.record_listed(
             repository,
             "GET /repos/{owner}/{repo}/deployments/{id}/statuses",
             {"deployment_id": deployment["id"]},
-            f"{self.client.repo_url(repository)}/deployments/{deployment['id']}/statuses",
+            listed,
         )
+        statuses = listed.items
         captured_at = now_utc()
         run_id = job_id = None
         for status in statuses:

@@ -17,11 +17,14 @@ later extraction with a better token completes it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from audit.extract import graphql
 from audit.extract.artifacts import ArtifactCollector
-from audit.extract.client import AccessRefused
+from audit.extract.client import AccessRefused, GitHubClient
+from audit.extract.querylog import Started
 from audit.extract.rows import approval_rows, job_row, pull_row, review_row
 from audit.extract.session import CaptureSession
 from audit.store import now_utc, to_json
@@ -33,6 +36,18 @@ PERMISSIONS = {
     "reviews": ("pull_requests: read", "pull_requests: read"),
 }
 """Per piece, the fine-grained permission GraphQL needs for it, and the one REST needs."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One GraphQL query answered on any thread, with what it cost, for the writer to log."""
+
+    name: str
+    params: dict
+    result: Any
+    """The query's result, or the `GraphQLUnavailable` it raised."""
+    started_at: str
+    requests: int
 
 
 class RunEvidenceCollector:
@@ -49,28 +64,40 @@ class RunEvidenceCollector:
         """(piece, outcome) -> lookups of this extraction GitHub refused (outcome rest or unavailable)."""
 
     def collect(self, repository: str, runs: list[dict], advance: Callable[[], None]) -> None:
-        """All evidence of `runs`; `advance()` after each run."""
+        """All evidence of `runs`; `advance()` after each run.
+
+        Batched, the GraphQL queries of every batch and the artifact downloads are fetched
+        side by side (`CaptureSession.fetcher`) while this thread stores the answers batch
+        by batch, in the order a sequential run stores them.
+        """
         self._incomplete.clear()
         if not self.session.batched:
             for run in runs:
                 self._collect_one(repository, run)
                 advance()
             return
-        artifacts = self.artifacts.list_for_repository(repository, runs)
-        for start in range(0, len(runs), graphql.BATCH):
-            batch = runs[start : start + graphql.BATCH]
-            self._collect_jobs_and_approvals(repository, batch)
-            self._collect_batch_pulls(repository, batch)
+        listed = self.artifacts.list_for_repository(repository, runs)
+        batches = [runs[start : start + graphql.BATCH] for start in range(0, len(runs), graphql.BATCH)]
+        run_answers = self._prefetch_run_evidence(repository, batches)
+        commit_answers = self._prefetch_commit_pulls(repository, batches)
+        artifacts = self.artifacts.store_listed(
+            repository, {run["run_id"]: listed.get(run["run_id"], []) for run in runs}
+        )
+        for batch, run_answer, commit_answer in zip(batches, run_answers, commit_answers, strict=True):
+            self._store_jobs_and_approvals(repository, batch, run_answer)
+            self._store_batch_pulls(repository, batch, commit_answer)
             for run in batch:
-                self.artifacts.store_listed(repository, run["run_id"], artifacts.get(run["run_id"], []))
+                artifacts.store_run(run["run_id"])
                 self._mark_captured(repository, run)
                 advance()
 
     def collect_jobs(self, repository: str, runs: list[dict]) -> None:
         """Only the jobs of `runs` (deploying-workflow runs no deployment names)."""
         if self.session.batched:
-            for start in range(0, len(runs), graphql.BATCH):
-                self._collect_jobs_and_approvals(repository, runs[start : start + graphql.BATCH], approvals=False)
+            batches = [runs[start : start + graphql.BATCH] for start in range(0, len(runs), graphql.BATCH)]
+            answers = self._prefetch_run_evidence(repository, batches)
+            for batch, answer in zip(batches, answers, strict=True):
+                self._store_jobs_and_approvals(repository, batch, answer, approvals=False)
             return
         for run in runs:
             self._capture_jobs(repository, run["run_id"])
@@ -128,37 +155,93 @@ class RunEvidenceCollector:
 
     # -- GraphQL batches -----------------------------------------------------------------
 
-    def _graphql_call(self, repository: str, name: str, params: dict, call):
-        """Run one GraphQL query (`call()`), logged like a REST query; None when GraphQL is
-        unavailable, which switches this extraction to per-run REST requests."""
-        session = self.session
-        if not session.graphql_available:
-            return None
-        started = session.log.begin()
-        try:
-            result = call()
-        except graphql.GraphQLUnavailable as why:
-            session.graphql_available = False
-            session.log.record(repository, name, params, started)
-            session.progress.say(f"{repository}: {why}; asking REST per run instead")
-            return None
-        session.log.record(repository, name, params, started, rows=len(result))
-        return result
+    def _prefetch(
+        self, repository: str, name: str, asks: list[tuple[dict, dict] | None], call
+    ) -> Iterator[_Answer | None]:
+        """`call(client, **arguments)` for every (logged params, arguments) ask on the fetcher,
+        answers in order (None: nothing to ask)."""
 
-    def _collect_jobs_and_approvals(self, repository: str, runs: list[dict], *, approvals: bool = True) -> None:
-        ready = [(run, json.loads(run["raw"] or "{}").get("node_id")) for run in runs]
-        ready = [(run, node) for run, node in ready if node]
-        answers: dict[int, graphql.RunEvidence | None] = {}
-        if ready:
-            evidence = self._graphql_call(
-                repository,
-                "POST /graphql nodes(ids:) WorkflowRun",
-                {"run_ids": [run["run_id"] for run, _ in ready]},
-                lambda: graphql.run_evidence(
-                    self.client, [node for _, node in ready], [run["run_attempt"] for run, _ in ready]
-                ),
-            )
-            answers = dict(zip([run["run_id"] for run, _ in ready], evidence or [], strict=False))
+        def fetch(client: GitHubClient, ask: tuple[dict, dict] | None) -> _Answer | None:
+            if ask is None or not self.session.graphql_available:
+                return None
+            params, arguments = ask
+            started = self.session.log.begin()
+            try:
+                result = call(client, **arguments)
+            except graphql.GraphQLUnavailable as why:
+                result = why
+            return _Answer(name, params, result, started.at, client.counter.by_this_thread - started.requests)
+
+        for answer in self.session.fetcher.map(fetch, asks):
+            yield self._recorded(repository, answer)
+
+    def _recorded(self, repository: str, answer: _Answer | None) -> _Answer | None:
+        """Log one GraphQL query; when GraphQL proved unavailable, switch this extraction
+        to per-run REST requests (None: ask REST)."""
+        if answer is None:
+            return None
+        session = self.session
+        failed = isinstance(answer.result, graphql.GraphQLUnavailable)
+        session.log.record(
+            repository,
+            answer.name,
+            answer.params,
+            Started(answer.started_at, 0),
+            rows=0 if failed else len(answer.result),
+            requests=answer.requests,
+        )
+        if failed:
+            if session.graphql_available:
+                session.graphql_available = False
+                session.progress.say(f"{repository}: {answer.result}; asking REST per run instead")
+            return None
+        return answer
+
+    def _prefetch_run_evidence(self, repository: str, batches: list[list[dict]]) -> Iterator[_Answer | None]:
+        """Jobs and approvals of each batch of runs (those with a node id), one query each."""
+        asks: list[tuple[dict, dict] | None] = []
+        for batch in batches:
+            ready = [(run, json.loads(run["raw"] or "{}").get("node_id")) for run in batch]
+            ready = [(run, node) for run, node in ready if node]
+            run_ids = [run["run_id"] for run, _ in ready]
+            arguments = {
+                "run_ids": run_ids,
+                "node_ids": [node for _, node in ready],
+                "run_attempts": [run["run_attempt"] for run, _ in ready],
+            }
+            asks.append(({"run_ids": run_ids}, arguments) if ready else None)
+        return self._prefetch(
+            repository,
+            "POST /graphql nodes(ids:) WorkflowRun",
+            asks,
+            lambda client, run_ids, node_ids, run_attempts: dict(
+                zip(run_ids, graphql.run_evidence(client, node_ids, run_attempts), strict=False)
+            ),
+        )
+
+    def _prefetch_commit_pulls(self, repository: str, batches: list[list[dict]]) -> Iterator[_Answer | None]:
+        """Pull requests and reviews of each batch's commits not looked up yet; one lookup per
+        distinct commit, ever: a commit of an earlier batch is stored by the time a later
+        batch is, so it is asked with the earlier one only."""
+        asks: list[tuple[dict, dict] | None] = []
+        seen: set[str] = set()
+        for batch in batches:
+            shas = sorted({run["head_sha"] for run in batch if run["head_sha"]})
+            known = self.store.commit_pull_numbers(repository, shas)
+            missing = [sha for sha in shas if sha not in known and sha not in seen]
+            seen.update(shas)
+            asks.append(({"shas": missing}, {"shas": missing}) if missing else None)
+        return self._prefetch(
+            repository,
+            "POST /graphql repository.object(oid:) Commit",
+            asks,
+            lambda client, shas: graphql.commit_pulls(client, repository, shas),
+        )
+
+    def _store_jobs_and_approvals(
+        self, repository: str, runs: list[dict], answer: _Answer | None, *, approvals: bool = True
+    ) -> None:
+        answers: dict[int, graphql.RunEvidence | None] = answer.result if answer is not None else {}
         for run in runs:
             run_id = run["run_id"]
             found = answers.get(run_id)
@@ -174,23 +257,13 @@ class RunEvidenceCollector:
             else:
                 self._capture_approvals(repository, run_id, graphql_error=refused)
 
-    def _collect_batch_pulls(self, repository: str, runs: list[dict]) -> None:
-        """Pull requests and reviews of the runs' commits; one lookup per distinct commit, ever."""
+    def _store_batch_pulls(self, repository: str, runs: list[dict], answer: _Answer | None) -> None:
+        """Store the batch's commits' pull requests and reviews; REST for what GraphQL did not give."""
         shas = sorted({run["head_sha"] for run in runs if run["head_sha"]})
         if not shas:
             return
         known = self.store.commit_pull_numbers(repository, shas)
-        missing = [sha for sha in shas if sha not in known]
-        answers = (
-            self._graphql_call(
-                repository,
-                "POST /graphql repository.object(oid:) Commit",
-                {"shas": missing},
-                lambda: graphql.commit_pulls(self.client, repository, missing),
-            )
-            if missing
-            else None
-        ) or {}
+        answers: dict[str, graphql.CommitPulls | None] = answer.result if answer is not None else {}
         for sha in shas:
             if sha in known:
                 self._capture_missing_reviews(repository, known[sha], sha=sha)

@@ -136,6 +136,7 @@ def query(client: GitHubClient, text: str, variables: dict) -> tuple[dict | None
     `data` is None when GitHub answered nothing at all (`data: null`, every piece refused).
     """
     requester = client.github.requester
+    client.wait_for_backoff()
     try:
         headers, body = requester.requestJsonAndCheck(
             "POST", requester.graphql_url, input={"query": text, "variables": variables}

@@ -8,6 +8,7 @@ from datetime import datetime
 from audit.capture_store import CaptureStore
 from audit.config import Settings
 from audit.extract.client import GitHubClient
+from audit.extract.parallel import Fetcher
 from audit.extract.querylog import QueryLog
 from audit.progress import Reporter
 from audit.quarter import Quarter
@@ -19,6 +20,8 @@ class CaptureSession:
 
     store: CaptureStore
     client: GitHubClient
+    fetcher: Fetcher
+    """Runs independent fetches side by side; only this session's thread writes the store."""
     log: QueryLog
     settings: Settings
     quarter: Quarter

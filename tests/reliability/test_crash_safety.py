@@ -65,7 +65,9 @@ def test_cli_killed_mid_extraction_then_rerun_and_a_second_writer_is_refused(wor
     args = ("extract", "--quarter", str(QUARTER), "--repo", REPOSITORY, "--db", str(db_path))
     with FakeGitHub(world) as server:
         env = cli_env(tmp_path, server.base_url)
-        server.add_fault(r"/_blobs/", None, delay=0.3, times=None)  # slow artifact downloads
+        # Slow artifact downloads, so the extraction (a handful of downloads at a time) is
+        # still running when the second writer starts.
+        server.add_fault(r"/_blobs/", None, delay=6.0, times=None)
         first = subprocess.Popen(
             [sys.executable, "-m", "audit", *args],
             cwd=tmp_path,

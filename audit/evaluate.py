@@ -31,6 +31,9 @@ from audit.quarter import Quarter
 from audit.reperform import run_sql
 from audit.store import now_utc, to_json, upsert_all
 
+VERDICT_COLUMNS = ("quarter", "repository", "run_id", "environment", "control_id", "verdict", "detail", "evidence")
+"""The columns of a stored verdict, in the order `evaluate_quarter` writes them."""
+
 
 @dataclass(frozen=True)
 class EvaluationSummary:
@@ -47,29 +50,35 @@ def evaluate_quarter(
     """Judge every deployment of the quarter and store the verdicts (replacing earlier ones)."""
     evaluated_at = evaluated_at or latest_capture_time(db) or now_utc()
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    rows, population = [], 0
+    rows: list[tuple] = []
+    population = 0
     keys = [{"quarter": str(quarter), **key} for key in population_keys(db, quarter, settings)]
     for deployment in load_deployments(db, quarter, settings):
         population += 1
         for control_id, verdict in evaluate_all(deployment, settings).items():
             counts[control_id][verdict.verdict] += 1
             rows.append(
-                {
-                    "quarter": str(quarter),
-                    "repository": deployment.repository,
-                    "run_id": deployment.run_id,
-                    "environment": deployment.environment,
-                    "control_id": control_id,
-                    "verdict": verdict.verdict,
-                    "detail": verdict.detail,
-                    "evidence": to_json(list(verdict.evidence)),
-                }
+                (
+                    str(quarter),
+                    deployment.repository,
+                    deployment.run_id,
+                    deployment.environment,
+                    control_id,
+                    verdict.verdict,
+                    verdict.detail,
+                    to_json(list(verdict.evidence)),
+                )
             )
     with db.conn:
         db.execute("delete from verdicts where quarter = ?", [str(quarter)])
         db.execute("delete from population where quarter = ?", [str(quarter)])
         db["population"].insert_all(keys)
-        db["verdicts"].insert_all(rows)  # the quarter's rows were just deleted: plain inserts
+        # The quarter's rows were just deleted: plain inserts, through sqlite3 itself (a tenth
+        # of the time sqlite-utils' insert_all takes to inspect every value of 90,000 rows).
+        db.conn.executemany(
+            f"insert into verdicts ({', '.join(VERDICT_COLUMNS)}) values ({', '.join('?' * len(VERDICT_COLUMNS))})",
+            rows,
+        )
         upsert_all(
             db,
             "evaluations",

@@ -22,7 +22,8 @@ from audit.reperform import parameter_names, query_name, shell_script
 def browse(demo_report):
     database = demo_report["dir"] / "evidence.db"
     document = metadata(database)
-    datasette = Datasette(immutables=[str(database)], metadata=document)
+    # the time limit `make browse` sets (Datasette's default, 1 s, is short for a loaded machine)
+    datasette = Datasette(immutables=[str(database)], metadata=document, settings={"sql_time_limit_ms": 20000})
 
     def get(path: str, **params):
         async def fetch():

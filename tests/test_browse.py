@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import subprocess
 
 import pytest
@@ -19,8 +20,11 @@ from audit.reperform import parameter_names, query_name, shell_script
 
 
 @pytest.fixture(scope="module")
-def browse(demo_report):
-    database = demo_report["dir"] / "evidence.db"
+def browse(demo_report, tmp_path_factory):
+    # a copy: even a read-only connection to a WAL-mode file leaves -wal/-shm files beside it,
+    # and the signed package must hold exactly its listed files
+    database = tmp_path_factory.mktemp("browse") / "evidence.db"
+    shutil.copyfile(demo_report["dir"] / "evidence.db", database)
     document = metadata(database)
     # the time limit `make browse` sets (Datasette's default, 1 s, is short for a loaded machine)
     datasette = Datasette(immutables=[str(database)], metadata=document, settings={"sql_time_limit_ms": 20000})

@@ -105,7 +105,8 @@ def deployment_sql() -> str:
 
 def latest_parameters(database: Path) -> dict:
     """The query parameters of the latest evaluation in the store ({} when none)."""
-    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    # immutable: a read-only look that leaves no -wal/-shm files (a signed package stays as signed)
+    connection = sqlite3.connect(f"file:{database}?mode=ro&immutable=1", uri=True)
     try:
         row = connection.execute("select quarter, settings from evaluations order by evaluated_at desc").fetchone()
     except sqlite3.DatabaseError:

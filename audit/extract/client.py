@@ -19,6 +19,13 @@ Retry policy, for every request including artifact downloads:
 - a rate-limit wait (retry-after, or an exhausted budget) is shared (`SharedBackoff`): the
   other requests in flight of a concurrent extraction (`audit.extract.parallel`) do not
   start a new request before it is over, so they back off together.
+
+Circuit breaker (`CircuitBreaker`), across requests: an outage (refused connections,
+timeouts, 5xx) is counted over consecutive requests, not per request, so a run stops after
+`MAX_RETRIES + 1` failures in a row or `max_wait` seconds of waiting on them, whichever comes
+first, with `GitHubUnavailable` (exit 1). Any other answer closes the breaker again. An
+artifact download that failed because of an outage raises too: it is never recorded as
+expired or unreadable, so the next run fetches it.
 """
 
 from __future__ import annotations
@@ -155,6 +162,44 @@ class GitHubUnavailable(AuditError):
     exit_code = 1
 
 
+@dataclass
+class CircuitBreaker:
+    """Stops the whole run during an outage instead of letting every request retry on its own.
+
+    Without it each remaining request (thousands of artifact downloads) would spend its own
+    retries and waits, and the run would crawl for days after GitHub went away.
+    """
+
+    max_wait: float = DEFAULT_MAX_WAIT
+    max_failures: int = MAX_RETRIES + 1
+    failures: int = 0
+    """Consecutive outage failures, across requests."""
+    waited: float = 0.0
+    """Seconds waited on those failures."""
+    last: str = ""
+
+    def failed(self, what: str) -> None:
+        self.failures += 1
+        self.last = what
+        if self.failures >= self.max_failures:
+            raise self._open()
+
+    def before_wait(self, seconds: float) -> None:
+        if self.waited + seconds > self.max_wait:
+            raise self._open()
+        self.waited += seconds
+
+    def answered(self) -> None:
+        self.failures, self.waited, self.last = 0, 0.0, ""
+
+    def _open(self) -> GitHubUnavailable:
+        return GitHubUnavailable(
+            f"GitHub unavailable: {self.failures} failures in a row across requests (last: {self.last}), "
+            f"{self.waited:.0f} s waited of the {self.max_wait:.0f} s allowed (--max-wait); stopping the run, "
+            "the evidence captured so far is kept and the next run fetches the rest"
+        )
+
+
 class RetryPolicy(GithubRetry):
     """PyGithub's retry (403 rate-limit detection) with bounded retries and bounded waits.
 
@@ -167,6 +212,7 @@ class RetryPolicy(GithubRetry):
         *,
         max_wait: float = DEFAULT_MAX_WAIT,
         on_wait: Callable[[str, float], None] | None = None,
+        breaker: CircuitBreaker | None = None,
         **kwargs,
     ):
         kwargs.setdefault("total", MAX_RETRIES)
@@ -182,6 +228,7 @@ class RetryPolicy(GithubRetry):
         super().__init__(**kwargs)
         self.max_wait = max_wait
         self.on_wait = on_wait
+        self.breaker = breaker or CircuitBreaker(max_wait=max_wait)
         self.waited = 0.0
         self.backoff = SharedBackoff()
         """Rate-limit waits shared with every client forked from the same one."""
@@ -190,12 +237,22 @@ class RetryPolicy(GithubRetry):
         retry = super().new(**kw)
         retry.max_wait, retry.on_wait, retry.waited = self.max_wait, self.on_wait, self.waited
         retry.backoff = self.backoff
+        retry.breaker = self.breaker
         return retry
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        """Every failed attempt passes here, the last one included: count outages run-wide."""
+        if error is not None or (response is not None and response.status >= 500):
+            what = f"HTTP {response.status}" if error is None else type(error).__name__
+            self.breaker.failed(f"{what} on {method} {_path(url)}")
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
     def sleep(self, response=None) -> None:
         wait, reason = self._planned_wait(response)
         last = self.history[-1] if self.history else None
         request = f"{last.method} {_path(last.url)}" if last else "a request"
+        if response is None or response.status >= 500:
+            self.breaker.before_wait(wait)
         if self.waited + wait > self.max_wait:
             raise WaitTooLong(
                 f"retrying {request} after {reason} needs a wait of {wait:.0f} s, more than the "
@@ -247,7 +304,10 @@ class GitHubClient:
         self.api_url = api_url.rstrip("/")
         self.counter = RequestCounter()
         self._on_wait = on_wait or _log.warning
-        self.retry = RetryPolicy(max_wait=max_wait, on_wait=self._waited, backoff_factor=backoff_factor)
+        self.breaker = CircuitBreaker(max_wait=max_wait)
+        self.retry = RetryPolicy(
+            max_wait=max_wait, on_wait=self._waited, backoff_factor=backoff_factor, breaker=self.breaker
+        )
         self.timeout = timeout
         self._fork = lambda: GitHubClient(
             api_url,
@@ -275,6 +335,12 @@ class GitHubClient:
         self._blobs.mount("http://", adapter)
         self._blobs.mount("https://", adapter)
 
+    def answered(self, kind: str, headers: dict, status: int) -> None:
+        """Count an answer; any answer but a 5xx means GitHub is up again."""
+        self.counter.count(kind, headers)
+        if status < 500:
+            self.breaker.answered()
+
     def _waited(self, message: str, seconds: float) -> None:
         self.counter.waited_for(seconds)
         self._on_wait(message)
@@ -285,6 +351,7 @@ class GitHubClient:
         twin = self._fork()
         twin.counter = self.counter
         twin.retry.backoff = self.retry.backoff
+        twin.breaker = twin.retry.breaker = self.breaker  # an outage is counted run-wide
         twin._on_wait = self._on_wait
         return twin
 
@@ -312,7 +379,7 @@ class GitHubClient:
         try:
             response_headers, data = self._requester.requestJsonAndCheck("GET", url, parameters=params, headers=headers)
         except GithubException as error:
-            self.counter.count(_kind(url), error.headers or {})
+            self.answered(_kind(url), error.headers or {}, error.status)
             if error.status == 401 or (error.status == 403 and not _is_rate_limit(error)):
                 raise AccessRefused(
                     f"GitHub refused GET {_path(url)} (HTTP {error.status}: {_message(error)}): "
@@ -324,7 +391,7 @@ class GitHubClient:
             raise
         except requests.RequestException as error:
             raise _unavailable(url, error) from None
-        self.counter.count(_kind(url), response_headers)
+        self.answered(_kind(url), response_headers, 200)
         not_modified = data is None and bool(etag)
         link = response_headers.get("link") or ""
         match = _NEXT_LINK.search(link)
@@ -348,11 +415,11 @@ class GitHubClient:
         try:
             repo = self.github.get_repo(repository)
         except GithubException as error:
-            self.counter.count("repository", error.headers or {})
+            self.answered("repository", error.headers or {}, error.status)
             raise _usage_error(error, repository) from None
         except requests.RequestException as error:
             raise _unavailable(self.repo_url(repository), error) from None
-        self.counter.count("repository", {})
+        self.answered("repository", {}, 200)
         return repo.raw_data
 
     def download_artifact(self, repository: str, artifact_id: int) -> tuple[str, bytes | None, str | None]:
@@ -369,8 +436,10 @@ class GitHubClient:
         except github.GithubException as error:  # pragma: no cover - network layer failure
             return "unreadable", None, f"download failed: {error.status}"
         except requests.RequestException as error:
-            return "unreadable", None, f"download failed: {type(error).__name__}"
-        self.counter.count("artifact-download", headers)
+            raise _unavailable(url, error) from None  # an outage, not a lost artifact
+        self.answered("artifact-download", headers, status)
+        if status >= 500:
+            raise GitHubUnavailable(f"GitHub answered HTTP {status} to GET {_path(url)} after {MAX_RETRIES} retries")
         if status == 410:
             return "expired", None, "GitHub answered 410 Gone: the artifact expired before capture"
         location = headers.get("location")
@@ -380,11 +449,16 @@ class GitHubClient:
             with self._blobs.get(
                 location, headers={"User-Agent": "soc2-audit"}, stream=True, timeout=self.timeout, allow_redirects=False
             ) as response:
+                if response.status_code >= 500:
+                    raise GitHubUnavailable(
+                        f"artifact storage answered HTTP {response.status_code} after {MAX_RETRIES} retries"
+                    )
                 if response.status_code != 200:
                     return "unreadable", None, f"artifact storage answered {response.status_code}"
                 content = _read_capped(response, MAX_ARTIFACT_BYTES + 1)
+                self.breaker.answered()
         except requests.RequestException as error:
-            return "unreadable", None, f"download from storage failed: {type(error).__name__}"
+            raise _unavailable(location, error) from None  # an outage, not a lost artifact
         if len(content) > MAX_ARTIFACT_BYTES:
             return "unreadable", None, f"artifact larger than {MAX_ARTIFACT_BYTES} bytes"
         return "ok", content, None

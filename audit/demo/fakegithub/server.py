@@ -7,7 +7,8 @@ It speaks the parts of GitHub's behaviour our extractor depends on (see DESIGN.m
 - the 1,000-result cap of filtered workflow-run listings, while `total_count` is true;
 - `ETag` on every 200 JSON response and `304` for a matching `If-None-Match`, which does
   not count against the rate limit;
-- `x-ratelimit-*` headers; when the budget is spent, 403 with `x-ratelimit-remaining: 0`;
+- `x-ratelimit-*` headers; when the budget (`rate_limit` per `rate_limit_window`) is spent,
+  403 with `x-ratelimit-remaining: 0`; `next_rate_window()` ends the window at once;
 - artifact downloads: 302 to a blob URL that rejects an Authorization header, 410 when
   the artifact expired;
 - `GET /repos/{o}/{r}/actions/artifacts`, every run's artifacts newest first;
@@ -321,6 +322,12 @@ class FakeGitHub:
         return None
 
     # ---------------------------------------------------------------- rate limit
+
+    def next_rate_window(self) -> None:
+        """Let the rate window end now, as if its hour had passed: a shortened clock for tests
+        of capture across runs under a budget (`rate_limit`) without waiting an hour."""
+        with self._lock:
+            self._rate_reset = 0.0
 
     def _rate_headers(self, charge: bool) -> tuple[dict[str, str], bool]:
         """Rate-limit headers, charging one request if `charge`; second value: exhausted."""

@@ -54,7 +54,7 @@ ACTIONLINT = $(firstword $(wildcard $(BIN)/actionlint) $(shell command -v action
 lint: $(STAMP)
 	$(BIN)/ruff check audit tests benchmarks
 	$(BIN)/ruff format --check audit tests benchmarks
-	$(BIN)/zizmor --offline .github
+	$(BIN)/zizmor --offline --persona=auditor .github
 ifneq ($(ACTIONLINT),)
 	$(ACTIONLINT) .github/workflows/*.yml
 else ifneq ($(ACTIONLINT_REQUIRED),)

@@ -126,6 +126,9 @@ class Environment:
     token: str | None = field(default=None, repr=False)
     api_url: str = "https://api.github.com"
     repositories: tuple[str, ...] = ()
+    app_id: str | None = None
+    """A GitHub App (AUDIT_APP_ID, with its PEM key in AUDIT_APP_PRIVATE_KEY) instead of a token."""
+    app_private_key: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_os(cls) -> Environment:
@@ -134,6 +137,8 @@ class Environment:
             token=os.environ.get("GITHUB_TOKEN") or None,
             api_url=(os.environ.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
             repositories=tuple(validate_repository(r) for r in repos),
+            app_id=os.environ.get("AUDIT_APP_ID") or None,
+            app_private_key=os.environ.get("AUDIT_APP_PRIVATE_KEY") or None,
         )
 
 

@@ -34,6 +34,8 @@ from audit.progress import Reporter, Silent
 from audit.quarter import Quarter
 
 if TYPE_CHECKING:
+    from github.Auth import Auth
+
     from audit.evaluate import EvaluationSummary
     from audit.extract.capture import ExtractionSummary
     from audit.extract.doctor import Probe
@@ -46,7 +48,8 @@ class Scope:
     """Where to extract from: the API, the repositories, and whether this is the demo."""
 
     api_url: str
-    token: str | None
+    token: str | Auth | None
+    """A token, or PyGithub's GitHub App installation auth (it renews its own token)."""
     repositories: tuple[str, ...]
     organization: str | None
     demo: bool
@@ -66,7 +69,7 @@ def github_scope(settings: Settings, repos: Sequence[str] = (), progress: Report
     progress = progress or Silent()
     environment = Environment.from_os()
     repositories = tuple(repos) or environment.repositories or settings.repositories
-    if environment.token is None and not repositories and not settings.organization:
+    if environment.token is None and environment.app_id is None and not repositories and not settings.organization:
         from audit.demo.organisation import DEMO_ORGANIZATION, start_demo_server
 
         progress.say(
@@ -87,6 +90,13 @@ def github_scope(settings: Settings, repos: Sequence[str] = (), progress: Report
             "GITHUB_TOKEN is set but no repository is configured: pass --repo OWNER/NAME, "
             "set AUDIT_REPOS, or set repositories/organization in audit.toml"
         )
+    if environment.app_id and environment.app_private_key:
+        from audit.extract.client import app_installation_auth
+
+        installed_on = repositories[0] if repositories else settings.organization
+        app = app_installation_auth(environment.api_url, environment.app_id, environment.app_private_key, installed_on)
+        yield Scope(environment.api_url, app, tuple(repositories), settings.organization, False)
+        return
     yield Scope(environment.api_url, environment.token, tuple(repositories), settings.organization, False)
 
 
@@ -133,6 +143,8 @@ def extract(
     counter = client.counter
     if counter.retries:
         progress.say(f"{counter.retries} requests retried after faults or rate limits, {counter.waited:.0f} s waited")
+    if counter.rate_remaining is not None:
+        progress.say(f"rate budget left: {counter.rate_remaining} requests until GitHub's next reset")
     return summary
 
 

@@ -41,7 +41,7 @@ from urllib.parse import quote, urlsplit
 
 import github
 import requests
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
 from urllib3.exceptions import InvalidHeader
 
 from audit.errors import AuditError, UsageError
@@ -182,21 +182,20 @@ class CircuitBreaker:
         self.failures += 1
         self.last = what
         if self.failures >= self.max_failures:
-            raise self._open()
+            raise self._open(f"{self.waited:.0f} s waited")
 
     def before_wait(self, seconds: float) -> None:
         if self.waited + seconds > self.max_wait:
-            raise self._open()
+            raise self._open(f"waiting {seconds:.0f} s more would pass the {self.max_wait:.0f} s allowed (--max-wait)")
         self.waited += seconds
 
     def answered(self) -> None:
         self.failures, self.waited, self.last = 0, 0.0, ""
 
-    def _open(self) -> GitHubUnavailable:
+    def _open(self, why: str) -> GitHubUnavailable:
         return GitHubUnavailable(
-            f"GitHub unavailable: {self.failures} failures in a row across requests (last: {self.last}), "
-            f"{self.waited:.0f} s waited of the {self.max_wait:.0f} s allowed (--max-wait); stopping the run, "
-            "the evidence captured so far is kept and the next run fetches the rest"
+            f"GitHub unavailable: {self.failures} failures in a row across requests (last: {self.last}); {why}; "
+            "stopping the run: the evidence captured so far is kept and the next run fetches the rest"
         )
 
 
@@ -287,13 +286,51 @@ class RetryPolicy(GithubRetry):
         return self.get_backoff_time(), f"HTTP {response.status}"
 
 
+CAPTURE_PERMISSIONS = {
+    "actions": "read",
+    "checks": "read",
+    "contents": "read",
+    "deployments": "read",
+    "metadata": "read",
+    "pull_requests": "read",
+}
+"""What a capture reads, and all an App installation token is asked for."""
+
+
+def app_installation_auth(api_url: str, app_id: str, private_key: str, scope: str) -> Auth.AppInstallationAuth:
+    """Authenticate as a GitHub App's installation through PyGithub's own App auth.
+
+    PyGithub mints the installation token and mints a new one before it expires (after an
+    hour), so a capture that waits for rate-limit resets outlives any single token. The
+    installation is the one on `scope` (OWNER/NAME, or an organisation); the token asks for
+    reads only.
+    """
+    app = Auth.AppAuth(app_id, private_key)
+    integration = GithubIntegration(auth=app, base_url=api_url.rstrip("/"))
+    try:
+        if "/" in scope:
+            installation = integration.get_repo_installation(*scope.split("/", 1))
+        else:
+            installation = integration.get_org_installation(scope)
+    except GithubException as error:
+        raise UsageError(
+            f"GitHub App {app_id} is not installed on {scope}, or its key is wrong (HTTP {error.status}: "
+            f"{_message(error)})"
+        ) from None
+    except requests.RequestException as error:
+        raise _unavailable(f"/repos/{scope}/installation", error) from None
+    finally:
+        integration.close()
+    return app.get_installation_auth(installation.id, token_permissions=CAPTURE_PERMISSIONS)
+
+
 class GitHubClient:
     """GitHub REST access for extraction; the token stays inside PyGithub."""
 
     def __init__(
         self,
         api_url: str,
-        token: str | None,
+        token: str | Auth.Auth | None,
         *,
         throttle: float | None = None,
         max_wait: float = DEFAULT_MAX_WAIT,
@@ -319,7 +356,7 @@ class GitHubClient:
             backoff_factor=backoff_factor,
         )
         self.github = Github(
-            auth=Auth.Token(token) if token else None,
+            auth=Auth.Token(token) if isinstance(token, str) and token else token or None,
             base_url=self.api_url,
             per_page=100,
             seconds_between_requests=throttle,

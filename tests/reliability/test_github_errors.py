@@ -117,8 +117,8 @@ def test_unreachable_github_is_one_line_and_exit_1(tmp_path):
     assert result.returncode == 1, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("soc2-audit:")]
     assert errors == [
-        f"soc2-audit: error: retrying GET /repos/{REPOSITORY} after NewConnectionError needs a wait of 2 s, "
-        "more than the 1 s allowed (--max-wait); the evidence captured so far is kept: run the extraction "
-        "again later or allow a longer wait"
+        "soc2-audit: error: GitHub unavailable: 2 failures in a row across requests (last: NewConnectionError on "
+        f"GET /repos/{REPOSITORY}); waiting 2 s more would pass the 1 s allowed (--max-wait); stopping the run: "
+        "the evidence captured so far is kept and the next run fetches the rest"
     ], result.stderr
     assert "GitHub: NewConnectionError on GET" in result.stderr

@@ -62,6 +62,17 @@ PRIMARY_RATE_LIMIT_MESSAGE = "API rate limit exceeded. (But here's the good news
 
 
 @dataclass(frozen=True)
+class GitHubApp:
+    """A GitHub App for the fake server: its id, its public key, and how long tokens live."""
+
+    app_id: int
+    public_key_pem: str
+    installation_id: int = 4242
+    token_lifetime: float = 3600.0
+    """Seconds an installation token is accepted (GitHub: one hour)."""
+
+
+@dataclass(frozen=True)
 class RequestRecord:
     """One request the server answered."""
 
@@ -140,6 +151,7 @@ class FakeGitHub:
         graphql: bool = True,
         latency_ms: float = 0.0,
         blob_bytes_per_second: float | None = None,
+        app: GitHubApp | None = None,
     ) -> None:
         self.world = world
         self.latency = latency_ms / 1000
@@ -154,6 +166,10 @@ class FakeGitHub:
         """Fields GraphQL refuses (`FORBIDDEN`) and runs it cannot resolve (`NOT_FOUND`)."""
         self.rate_limit = rate_limit
         self.rate_limit_window = rate_limit_window
+        self.app = app
+        """A GitHub App installed on the world's owners: its JWT mints installation tokens."""
+        self._installation_tokens: dict[str, float] = {}
+        self.installation_tokens_minted = 0
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
         self._faults: list[Fault] = []
@@ -404,7 +420,9 @@ class FakeGitHub:
     ) -> _Response:
         if is_blob:
             return self._blob(handler, path)
-        if self.token is not None and not self._authorized(handler):
+        if self.app is not None and (path.startswith("/app/") or path.endswith("/installation")):
+            return self._app_route(handler, path)
+        if (self.token is not None or self.app is not None) and not self._authorized(handler):
             rate, _ = self._rate_headers(charge=False)
             return _Response(401, render.basic_error("Bad credentials", DOCS, 401), rate)
         free = path.rstrip("/") == "/rate_limit"
@@ -429,7 +447,40 @@ class FakeGitHub:
 
     def _authorized(self, handler: _Handler) -> bool:
         header = handler.headers.get("Authorization", "")
-        return header in (f"token {self.token}", f"Bearer {self.token}")
+        if self.token is not None and header in (f"token {self.token}", f"Bearer {self.token}"):
+            return True
+        token = header.split(" ", 1)[-1]
+        with self._lock:
+            expires = self._installation_tokens.get(token)
+        return expires is not None and time.time() < expires
+
+    # ---------------------------------------------------------------- GitHub App
+
+    def _app_route(self, handler: _Handler, path: str) -> _Response:
+        """`GET /repos/{o}/{r}/installation`, `GET /orgs/{org}/installation` and
+        `POST /app/installations/{id}/access_tokens`, authenticated by the App's JWT (RS256)."""
+        import jwt
+
+        assert self.app is not None
+        header = handler.headers.get("Authorization", "")
+        try:
+            claims = jwt.decode(header.removeprefix("Bearer "), self.app.public_key_pem, algorithms=["RS256"])
+        except jwt.PyJWTError:
+            return _Response(401, render.basic_error("A JSON web token could not be decoded", DOCS, 401))
+        if str(claims.get("iss")) != str(self.app.app_id):
+            return _Response(401, render.basic_error("Integration not found", DOCS, 401))
+        installation = {"id": self.app.installation_id, "app_id": self.app.app_id, "target_type": "Organization"}
+        if handler.command == "GET" and path.endswith("/installation"):
+            return _Response(200, installation)
+        if handler.command == "POST" and path == f"/app/installations/{self.app.installation_id}/access_tokens":
+            token = "ghs_" + secrets.token_hex(18)
+            expires = time.time() + self.app.token_lifetime
+            with self._lock:
+                self._installation_tokens[token] = expires
+                self.installation_tokens_minted += 1
+            expires_at = datetime.fromtimestamp(int(expires), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return _Response(201, {"token": token, "expires_at": expires_at, "permissions": {}})
+        return _Response(404, render.basic_error("Not Found", DOCS, 404))
 
     def _send(
         self,

@@ -1,7 +1,9 @@
 # One obvious way to run everything. The Makefile only calls the CLI (and pytest/ruff).
 QUARTER ?= 2024Q2
+# Any audit period (2024Q2, 2024H1, 2024, 2024-01-01..2024-12-31); QUARTER= still works.
+PERIOD  ?= $(QUARTER)
 SAMPLE  ?=
-SAMPLE_SEED ?= $(QUARTER)
+SAMPLE_SEED ?= $(PERIOD)
 VENV    ?= .venv
 PYTHON  ?= python3
 BIN     := $(VENV)/bin
@@ -38,10 +40,10 @@ lock:
 	printf '%s\n' '$(BUILD_REQUIREMENT)' | $(UV) $(LOCK_ARGS) --extra test -c $(LOCK) pyproject.toml - -o $(TEST_LOCK)
 
 report: $(STAMP)
-	$(BIN)/soc2-audit report --quarter $(QUARTER) $(if $(SAMPLE),--sample-size $(SAMPLE) --sample-seed $(SAMPLE_SEED))
+	$(BIN)/soc2-audit report --period $(PERIOD) $(if $(SAMPLE),--sample-size $(SAMPLE) --sample-seed $(SAMPLE_SEED))
 
 verify: $(STAMP)
-	$(BIN)/soc2-audit verify output/$(QUARTER)
+	$(BIN)/soc2-audit verify output/$(PERIOD)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

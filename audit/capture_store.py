@@ -262,3 +262,39 @@ class CaptureStore:
         upsert_all(
             self.db, "pull_requests", [{"repository": repository, "number": number, "reviews_captured_at": captured_at}]
         )
+
+    # -- settings in force and workflow files --------------------------------------------
+
+    def save_branch_snapshots(self, rows: list[dict]) -> None:
+        upsert_all(self.db, "branch_snapshots", rows)
+
+    def save_audit_log_read(self, row: dict) -> None:
+        upsert_all(self.db, "audit_log_reads", [row])
+
+    def save_audit_log_events(self, rows: list[dict]) -> None:
+        upsert_all(self.db, "audit_log_events", rows)
+
+    def known_workflow_files(self, repository: str) -> set[tuple[str, str]]:
+        """(path, commit) pairs whose workflow blob was already resolved (or found absent)."""
+        return {
+            (row["path"], row["commit_sha"])
+            for row in self.db.query("select path, commit_sha from workflow_files where repository = ?", [repository])
+        }
+
+    def save_workflow_files(self, rows: list[dict]) -> None:
+        upsert_all(self.db, "workflow_files", rows)
+
+    def unread_workflow_blobs(self, repository: str) -> list[str]:
+        """Blob SHAs of workflow files whose text is not stored yet."""
+        return [
+            row["blob_sha"]
+            for row in self.db.query(
+                "select distinct f.blob_sha from workflow_files f left join workflow_blobs b "
+                "on b.repository = f.repository and b.blob_sha = f.blob_sha "
+                "where f.repository = ? and f.blob_sha is not null and b.blob_sha is null order by f.blob_sha",
+                [repository],
+            )
+        ]
+
+    def save_workflow_blobs(self, rows: list[dict]) -> None:
+        upsert_all(self.db, "workflow_blobs", rows)

@@ -21,12 +21,12 @@ from github import GithubException
 from audit import __version__, pipeline
 from audit.config import load_settings, validate_repository
 from audit.errors import AuditError, UsageError
+from audit.period import Period
 from audit.progress import Reporter
-from audit.quarter import Quarter
 
 
-def _quarter(ctx, param, value):
-    return Quarter.parse(value) if value is not None else None
+def _period(ctx, param, value):
+    return Period.parse(value) if value is not None else None
 
 
 def _repos(ctx, param, value):
@@ -34,7 +34,14 @@ def _repos(ctx, param, value):
 
 
 quarter_option = click.option(
-    "--quarter", "-q", required=True, callback=_quarter, metavar="YYYYQn", help="Calendar quarter, e.g. 2024Q2."
+    "--period",
+    "--quarter",
+    "-q",
+    "quarter",
+    required=True,
+    callback=_period,
+    metavar="PERIOD",
+    help="Audit period: 2024Q2, 2024H1, 2024 or 2024-01-01..2024-12-31 (inclusive days); --quarter is a synonym.",
 )
 db_option = click.option(
     "--db",
@@ -58,7 +65,7 @@ output_option = click.option(
     "output_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Output directory [default: output/<QUARTER>].",
+    help="Output directory [default: output/<PERIOD>].",
 )
 
 responses_option = click.option(

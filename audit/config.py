@@ -47,6 +47,12 @@ class Settings:
     """Time zone of the quarter boundaries."""
     population_pdf_limit: int = 500
     """Largest population printed row by row in the PDF; the CSV and HTML carry it all."""
+    emergency_branches: tuple[str, ...] = ("hotfix/*", "emergency/*")
+    """Head-branch patterns (fnmatch, case-sensitive like git) that mark an emergency deployment."""
+    emergency_labels: tuple[str, ...] = ()
+    """Pull-request labels (case-insensitive) that mark the deployed commit's change an emergency."""
+    emergency_review_days: int = 3
+    """An emergency change must be approved in a pull request within this many days of deploying."""
 
     def as_dict(self) -> dict:
         """Plain values, for the report's methodology section and findings.json."""
@@ -57,8 +63,21 @@ def _plain(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-_LIST_KEYS = {"repositories", "production_environments", "test_jobs", "scan_jobs", "allowed_branches"}
-_INT_KEYS = {"required_approvers": 1, "approval_window_minutes": 0, "population_pdf_limit": 0}
+_LIST_KEYS = {
+    "repositories",
+    "production_environments",
+    "test_jobs",
+    "scan_jobs",
+    "allowed_branches",
+    "emergency_branches",
+    "emergency_labels",
+}
+_INT_KEYS = {
+    "required_approvers": 1,
+    "approval_window_minutes": 0,
+    "population_pdf_limit": 0,
+    "emergency_review_days": 0,
+}
 _STR_KEYS = {"organization", "max_severity", "timezone"}
 
 
@@ -107,6 +126,9 @@ def settings_from_mapping(data: dict, source: str = "configuration") -> Settings
         validate_repository(repository)
     if tz.gettz(settings.timezone) is None:
         raise UsageError(f"{source}: unknown time zone {settings.timezone!r}: use an IANA name such as Europe/Berlin")
+    for key in ("emergency_branches", "emergency_labels"):
+        if any(not item.strip() for item in getattr(settings, key)):
+            raise UsageError(f"{source}: {key} must not contain an empty string")
     if not settings.production_environments:
         raise UsageError(f"{source}: production_environments must name at least one environment")
     return settings

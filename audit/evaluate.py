@@ -27,6 +27,7 @@ from audit.evidence import (
     PullRequest,
     Review,
 )
+from audit.period import Period, as_period
 from audit.quarter import Quarter
 from audit.reperform import run_sql
 from audit.store import now_utc, to_json, upsert_all
@@ -108,6 +109,16 @@ def stored_verdicts(db, quarter: Quarter, *, with_evidence: bool = False) -> dic
         key: dict(sorted(value.items(), key=lambda item: order.get(item[0], len(order))))
         for key, value in result.items()
     }
+
+
+def extractions_overlapping(db, period: Period | Quarter) -> list[dict]:
+    """The extractions whose period overlaps `period`, oldest first: a year is captured quarter by quarter."""
+    wanted = as_period(period)
+    return [
+        dict(row)
+        for row in db.query("select * from extractions order by extraction_id")
+        if Period.parse(row["quarter"]).overlaps(wanted)
+    ]
 
 
 def latest_capture_time(db) -> str | None:
@@ -289,6 +300,7 @@ class _EvidenceIndex:
             jobs=jobs,
             pull_requests_captured=(repository, run["head_sha"]) in self.commit_pulls,
             pull_request=pull_request,
+            commit_pull_requests=self._commit_pull_requests(repository, run["head_sha"]),
             approvals_captured="approvals" in captured,
             approvals=tuple(
                 Approval(row["user"], row["state"], tuple(json.loads(row["environments"] or "[]")), row["comment"])
@@ -327,28 +339,33 @@ class _EvidenceIndex:
 
     def _pull_request(self, repository: str, sha: str | None) -> PullRequest | None:
         """The merged PR whose merge commit is the deployed sha, else the first merged one."""
+        merged = [pr for pr in self._commit_pull_requests(repository, sha) if pr.merged_at]
+        return next((pr for pr in merged if pr.merge_commit_sha == sha), merged[0] if merged else None)
+
+    def _commit_pull_requests(self, repository: str, sha: str | None) -> tuple[PullRequest, ...]:
+        """Every stored pull request of the deployed commit, in GitHub's order, with its reviews."""
         numbers = self.commit_pulls.get((repository, sha)) if sha else None
-        if not numbers:
-            return None
-        pulls = [self.pull_requests[(repository, n)] for n in numbers if (repository, n) in self.pull_requests]
-        merged = [pr for pr in pulls if pr["merged_at"]]
-        chosen = next((pr for pr in merged if pr["merge_commit_sha"] == sha), merged[0] if merged else None)
-        if chosen is None:
-            return None
+        pulls = [self.pull_requests[(repository, n)] for n in numbers or () if (repository, n) in self.pull_requests]
+        return tuple(self._pull_request_record(repository, row) for row in pulls)
+
+    def _pull_request_record(self, repository: str, row: dict) -> PullRequest:
         reviews = tuple(
             Review(r["review_id"], r["user"], r["state"], _time(r["submitted_at"]), r["commit_id"])
-            for r in self.reviews.get((repository, chosen["number"]), [])
+            for r in self.reviews.get((repository, row["number"]), [])
         )
+        labels = row.get("labels")
         return PullRequest(
-            chosen["number"],
-            chosen["author"],
-            chosen["title"],
-            _time(chosen["merged_at"]),
-            chosen["merge_commit_sha"],
-            chosen["head_sha"],
-            chosen["html_url"],
+            row["number"],
+            row["author"],
+            row["title"],
+            _time(row["merged_at"]),
+            row["merge_commit_sha"],
+            row["head_sha"],
+            row["html_url"],
             reviews,
-            reviews_captured=chosen["reviews_captured_at"] is not None,
+            None if labels is None else tuple(json.loads(labels)),
+            _time(row["reviews_captured_at"]),
+            reviews_captured=row["reviews_captured_at"] is not None,
         )
 
     def _artifacts(self, repository: str, run_id: int) -> Iterator[Artifact]:

@@ -64,6 +64,10 @@ class PullRequest:
     head_sha: str | None
     html_url: str | None
     reviews: tuple[Review, ...] = ()
+    labels: tuple[str, ...] | None = None
+    """The PR's label names; None when they were not captured."""
+    reviews_captured_at: datetime | None = None
+    """When its reviews were last captured; None: never (only merged PRs' reviews used to be)."""
     reviews_captured: bool = True
     """False when GitHub refused the reviews (so `reviews` says nothing)."""
 
@@ -155,6 +159,9 @@ class DeploymentEvidence:
     pull_requests_captured: bool = False
     """True once `GET /commits/{sha}/pulls` was answered (even with no PR)."""
     pull_request: PullRequest | None = None
+    commit_pull_requests: tuple[PullRequest, ...] = ()
+    """Every captured pull request containing the deployed commit, merged or not, with its
+    reviews: an emergency change may be reviewed after deployment in a PR still open."""
     approvals_captured: bool = False
     approvals: tuple[Approval, ...] = ()
     statuses_captured: bool = False

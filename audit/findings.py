@@ -12,11 +12,14 @@ import json
 from audit import __version__
 from audit.config import Settings
 from audit.controls import CONTROLS, criteria, deploy_approvers, outcome, pr_approvers
+from audit.controls.change_emergency_reviewed import emergency_review
 from audit.errors import UsageError
-from audit.evaluate import load_deployments, stored_verdicts
+from audit.evaluate import extractions_overlapping, load_deployments, stored_verdicts
 from audit.evidence import VERDICTS, approval_times
+from audit.oidc import oidc_capable
 from audit.quarter import Quarter
 from audit.sample import report_sample
+from audit.settings_history import settings_in_force
 
 
 def build_findings(
@@ -48,12 +51,18 @@ def build_findings(
     responses = responses or {}
     deployments = []
     evidence_by_key = {}
+    emergencies = []
+    workflows = _workflow_texts(db, start, end)
     for evidence in load_deployments(db, quarter, settings):
         key = (evidence.repository, evidence.run_id, evidence.environment)
         if sample_size:
             evidence_by_key[key] = evidence
         requested_at, approved_at = approval_times(evidence.statuses)
         pr = evidence.pull_request
+        emergency = _emergency_entry(evidence, settings, verdicts.get(key, {}).get("change.emergency_reviewed"))
+        if emergency is not None:
+            emergencies.append(emergency)
+        deploy_job = evidence.deploy_job.name if evidence.deploy_job else None
         deployments.append(
             {
                 "repository": evidence.repository,
@@ -74,17 +83,15 @@ def build_findings(
                 "deploy_approvers": sorted(deploy_approvers(evidence)),
                 "approval_requested_at": _iso(requested_at),
                 "approved_at": _iso(approved_at),
+                "oidc_token": oidc_capable(workflows.get((evidence.repository, evidence.run_id)), deploy_job),
                 "controls": verdicts.get(key, {}),
                 "responses": responses.get(key, {}),
             }
         )
     repositories = sorted(
-        {
-            name
-            for row in db.query("select repositories from extractions where quarter = ?", [str(quarter)])
-            for name in json.loads(row["repositories"] or "[]")
-        }
+        {name for row in extractions_overlapping(db, quarter) for name in json.loads(row["repositories"] or "[]")}
     )
+    in_force = settings_in_force(db, start, end, settings, deployments)
     return {
         "quarter": str(quarter),
         "period": {"start": start.isoformat(), "end": end.isoformat(), "timezone": settings.timezone},
@@ -94,7 +101,14 @@ def build_findings(
         "organization": organization,
         "repositories": repositories,
         "settings": json.loads(evaluation["settings"]),
-        "completeness": completeness(db, quarter, settings, deployments),
+        "completeness": {
+            **completeness(db, quarter, settings, deployments),
+            "settings_observed": {
+                "continuously": in_force["continuously_observed"],
+                "source": in_force["source"],
+                "gaps": in_force["gaps"],
+            },
+        },
         "extraction_log": _extraction_log(db, quarter),
         "controls": [
             {
@@ -112,6 +126,18 @@ def build_findings(
             for control in CONTROLS
         ],
         "criteria": criteria(),
+        "emergency": {
+            "branches": list(settings.emergency_branches),
+            "labels": list(settings.emergency_labels),
+            "review_days": settings.emergency_review_days,
+            "deployments": emergencies,
+        },
+        "settings_in_force": in_force,
+        "credentials": {
+            "oidc": sum(1 for d in deployments if d["oidc_token"] is True),
+            "secrets_only": sum(1 for d in deployments if d["oidc_token"] is False),
+            "unknown": sum(1 for d in deployments if d["oidc_token"] is None),
+        },
         "deployments": deployments,
         "sample": (
             report_sample(
@@ -126,6 +152,50 @@ def build_findings(
         ),
         "responses_file": responses_file,
     }
+
+
+EMERGENCY_STATUS = {"pass": "reviewed in time", "not_available": "unknown", "error": "unknown"}
+"""How the emergency section names each verdict; a fail is "reviewed late" or "never reviewed"."""
+
+
+def _emergency_entry(evidence, settings: Settings, result: dict | None) -> dict | None:
+    """One row of the emergency-changes section; None for a normal deployment."""
+    review = emergency_review(evidence, settings)
+    if review is None or result is None or result["verdict"] == "not_applicable":
+        return None
+    verdict = result["verdict"]
+    if verdict == "fail":
+        status = "reviewed late" if review.approved_at is not None else "never reviewed"
+    else:
+        status = EMERGENCY_STATUS.get(verdict, verdict)
+    return {
+        "repository": evidence.repository,
+        "run_id": evidence.run_id,
+        "run_attempt": evidence.run_attempt,
+        "environment": evidence.environment,
+        "html_url": evidence.html_url,
+        "head_branch": evidence.head_branch,
+        "reason": review.reason,
+        "deployed_at": _iso(review.deployed_at),
+        "review_deadline": _iso(review.deadline),
+        "pr_number": review.pull_request.number if review.pull_request else None,
+        "approved_at": _iso(review.approved_at),
+        "approvers": list(review.approvers),
+        "verdict": verdict,
+        "status": status,
+    }
+
+
+def _workflow_texts(db, start, end) -> dict:
+    """(repository, run_id) -> the text of the run's workflow file at its commit, where captured."""
+    rows = db.query(
+        "select r.repository, r.run_id, b.text from workflow_runs r "
+        "join workflow_files f on f.repository = r.repository and f.path = r.path and f.commit_sha = r.head_sha "
+        "join workflow_blobs b on b.repository = f.repository and b.blob_sha = f.blob_sha "
+        "where r.created_at >= ? and r.created_at < ?",
+        [_iso_z(start), _iso_z(end)],
+    )
+    return {(row["repository"], row["run_id"]): row["text"] for row in rows}
 
 
 UNLINKED_DEPLOY_RUNS = """
@@ -238,9 +308,10 @@ def _extraction_log(db, quarter: Quarter) -> list[dict]:
                   sum(l.not_modified) as not_modified, min(l.started_at) as started_at,
                   min(l.rate_remaining) as rate_remaining, e.extraction_id
            from extraction_log l join extractions e using (extraction_id)
-           where e.quarter = ? group by e.extraction_id, l.repository, l.query
+           where e.extraction_id in (select value from json_each(?))
+           group by e.extraction_id, l.repository, l.query
            order by e.extraction_id, l.repository, min(l.log_id)""",
-        [str(quarter)],
+        [json.dumps([row["extraction_id"] for row in extractions_overlapping(db, quarter)])],
     )
     return [dict(row) for row in rows]
 

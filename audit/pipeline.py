@@ -30,6 +30,7 @@ from dateutil import tz
 
 from audit.config import Environment, Settings
 from audit.errors import UsageError
+from audit.period import Period
 from audit.progress import Reporter, Silent
 from audit.quarter import Quarter
 
@@ -55,7 +56,7 @@ class Scope:
     demo: bool
 
 
-def default_output_dir(quarter: Quarter) -> Path:
+def default_output_dir(quarter: Period) -> Path:
     """output/<QUARTER>, relative to the working directory."""
     return Path("output") / str(quarter)
 
@@ -100,16 +101,18 @@ def github_scope(settings: Settings, repos: Sequence[str] = (), progress: Report
     yield Scope(environment.api_url, environment.token, tuple(repositories), settings.organization, False)
 
 
-def is_demo(db, quarter: Quarter) -> bool:
-    """Whether the quarter's stored evidence came from the demo organisation (its extractions say)."""
-    row = db.execute("select max(demo) from extractions where quarter = ?", [str(quarter)]).fetchone()
-    return bool(row and row[0])
+def is_demo(db, quarter: Period) -> bool:
+    """Whether the period's stored evidence came from the demo organisation (its extractions say;
+    a year is usually captured quarter by quarter, so every extraction overlapping it counts)."""
+    from audit.evaluate import extractions_overlapping
+
+    return any(row["demo"] for row in extractions_overlapping(db, quarter))
 
 
 def extract(
     scope: Scope,
     settings: Settings,
-    quarter: Quarter,
+    quarter: Period,
     db_path: Path,
     *,
     max_wait: float = 900,
@@ -163,7 +166,7 @@ def doctor(scope: Scope, *, progress: Reporter | None = None) -> list[Probe]:
 
 
 def evaluate(
-    settings: Settings, quarter: Quarter, db_path: Path, *, progress: Reporter | None = None
+    settings: Settings, quarter: Period, db_path: Path, *, progress: Reporter | None = None
 ) -> EvaluationSummary:
     """Compute every control's verdict for each deployment of the quarter and store them."""
     from audit.evaluate import evaluate_quarter
@@ -196,7 +199,7 @@ class RenderExtras:
         path = responses_path(self.responses_path)
         return load_responses(path) if path is not None else None
 
-    def findings_arguments(self, db, quarter: Quarter, settings: Settings, progress: Reporter) -> dict[str, Any]:
+    def findings_arguments(self, db, quarter: Period, settings: Settings, progress: Reporter) -> dict[str, Any]:
         """build_findings keyword arguments: matched responses and the sample request."""
         from audit.responses import apply_responses
 
@@ -219,7 +222,7 @@ SIGNATURE_FILES = ("SHA256SUMS", "SHA256SUMS.p7s", "report.html.p7s", "signer.pe
 
 def render(
     settings: Settings,
-    quarter: Quarter,
+    quarter: Period,
     db_path: Path,
     output_dir: Path,
     *,
@@ -262,7 +265,7 @@ def sign(output_dir: Path, identity: SigningIdentity, *, progress: Reporter | No
 
 def report(
     settings: Settings,
-    quarter: Quarter,
+    quarter: Period,
     db_path: Path,
     output_dir: Path,
     *,
@@ -297,7 +300,7 @@ def verify(path: Path, *, trust: Path | None = None) -> VerificationReport:
 
 def sample(
     settings: Settings,
-    quarter: Quarter,
+    quarter: Period,
     db_path: Path,
     output_dir: Path,
     *,

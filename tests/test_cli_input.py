@@ -10,8 +10,8 @@ from tests.conftest import clean_env, run_cli
 @pytest.mark.parametrize(
     ("args", "extra_env", "config", "expected"),
     [
-        (["report", "--quarter", "2024Q5"], {}, None, "invalid quarter '2024Q5'"),
-        (["extract", "--quarter", "24Q1"], {}, None, "invalid quarter '24Q1'"),
+        (["report", "--quarter", "2024Q5"], {}, None, "invalid period '2024Q5'"),
+        (["extract", "--quarter", "24Q1"], {}, None, "invalid period '24Q1'"),
         (["extract", "--quarter", "2024Q2", "--repo", "not a repo"], {}, None, "invalid repository 'not a repo'"),
         (
             ["report", "--quarter", "2024Q2"],
@@ -25,8 +25,11 @@ from tests.conftest import clean_env, run_cli
         (["report", "--quarter", "2024Q2"], {}, "timezone = 'Mars/Olympus'\n", "unknown time zone"),
         (["report", "--quarter", "2024Q2"], {}, "repositories = [\n", "not valid TOML"),
         (["evaluate", "--quarter", "2024Q2", "--db", "missing.db"], {}, None, "does not exist"),
+        (["evaluate", "--period", "2024H3"], {}, None, "invalid period '2024H3'"),
+        (["evaluate", "--period", "2024-02-30..2024-03-31"], {}, None, "not a calendar date"),
+        (["render", "--period", "2024-06-30..2024-01-01"], {}, None, "the last day is before the first"),
         (["verify", "no/such/dir"], {}, None, "does not exist"),
-        (["report"], {}, None, "Missing option '--quarter'"),
+        (["report"], {}, None, "Missing option '--period'"),
         (["frobnicate"], {}, None, "No such command 'frobnicate'"),
     ],
 )

@@ -33,6 +33,17 @@ def test_every_key_is_read(tmp_path, monkeypatch):
     assert settings.max_severity == "critical" and settings.timezone == "Europe/Berlin"
 
 
+def test_emergency_policy_keys(tmp_path, monkeypatch):
+    (tmp_path / "audit.toml").write_text(
+        'emergency_branches = ["incident/*"]\nemergency_labels = ["Emergency"]\nemergency_review_days = 5\n'
+    )
+    monkeypatch.setenv("AUDIT_CONFIG", str(tmp_path / "audit.toml"))
+    settings = load_settings()
+    assert settings.emergency_branches == ("incident/*",)
+    assert (settings.emergency_labels, settings.emergency_review_days) == (("Emergency",), 5)
+    assert Settings().emergency_review_days == 3
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -46,6 +57,11 @@ def test_every_key_is_read(tmp_path, monkeypatch):
         ({"repositories": ["acme"]}, "invalid repository 'acme'"),
         ({"production_environments": []}, "production_environments must name at least one"),
         ({"timezone": ""}, "timezone must be a non-empty string"),
+        ({"emergency_branches": "hotfix/*"}, "emergency_branches must be a list of strings"),
+        ({"emergency_labels": ["emergency", ""]}, "emergency_labels must not contain an empty string"),
+        ({"emergency_review_days": -1}, "emergency_review_days must be a whole number >= 0"),
+        ({"emergency_review_days": 1.5}, "emergency_review_days must be a whole number"),
+        ({"emergency_window": 3}, "unknown key 'emergency_window'"),
     ],
 )
 def test_bad_values_are_one_clear_error(data, message):

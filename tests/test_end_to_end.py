@@ -23,6 +23,7 @@ CONTROL_IDS = [
     "scan.clean",
     "deploy.from_main",
     "evidence.retained",
+    "change.emergency_reviewed",
 ]
 
 
@@ -57,6 +58,8 @@ def test_findings_hold_a_real_population_with_exceptions(demo_report):
     for control in findings["controls"]:
         assert sum(control["counts"].values()) == len(findings["deployments"])
         assert control["counts"]["fail"] + control["counts"]["not_available"] > 0, control["id"]
+    emergency = next(c for c in findings["controls"] if c["id"] == "change.emergency_reviewed")
+    assert emergency["counts"]["pass"] > 0 and emergency["counts"]["not_applicable"] > 200
     assert {d["repository"] for d in findings["deployments"]} == {"acme-fintech/payments-api", "acme-fintech/ledger"}
     for deployment in findings["deployments"]:
         assert "2024-04-01" <= deployment["created_at"][:10] < "2024-07-01"
@@ -87,7 +90,7 @@ def test_population_csv_matches_findings(demo_report):
         "approval_requested_at",
         "approved_at",
     ]
-    assert list(rows[0])[16:] == CONTROL_IDS
+    assert list(rows[0])[16:] == [*CONTROL_IDS, "oidc_token"]
     by_run = {(d["repository"], str(d["run_id"])): d for d in findings["deployments"]}
     for row in rows:
         deployment = by_run[(row["repository"], row["run_id"])]

@@ -1,4 +1,4 @@
-"""The judging stage: nine controls, each a pure function of one deployment's evidence.
+"""The judging stage: ten controls, each a pure function of one deployment's evidence.
 
 Each control is a module here with `evaluate(deployment, settings) -> Verdict` and its
 text beside it in `<module>.toml` (id, title, question, rationale, remediation, criteria,
@@ -23,6 +23,7 @@ from types import MappingProxyType, ModuleType
 
 from audit.config import Settings
 from audit.controls import (
+    change_emergency_reviewed,
     change_reviewed,
     deploy_approved,
     deploy_dual_control,
@@ -86,6 +87,7 @@ _MODULES: tuple[tuple[str, ModuleType], ...] = (
     ("scan.clean", scan_clean),
     ("deploy.from_main", deploy_from_main),
     ("evidence.retained", evidence_retained),
+    ("change.emergency_reviewed", change_emergency_reviewed),
 )
 
 

@@ -163,6 +163,7 @@ def build_demo_world(as_of: datetime | None = None) -> World:
     """The demo organisation as seen at `as_of` (default 2024-07-01T06:00Z). Fast (< 1 s)."""
     as_of = as_of or DEMO_AS_OF
     world = World(as_of=as_of, organization=DEMO_ORGANIZATION)
+    world.audit_log = _audit_log(world)
     repos = {spec.full_name: _add_repository(world, spec) for spec in _SPECS}
     slots = sorted(
         ((moment, spec.full_name, index) for spec in _SPECS for index, moment in enumerate(_slot_times(spec))),
@@ -222,7 +223,129 @@ def _add_repository(world: World, spec: _RepoSpec) -> Repository:
     repo.add_workflow("deploy.yml", "Deploy")
     repo.add_workflow("ci.yml", "CI")
     repo.code_scanning.enabled = spec.codeql
+    _add_settings(repo, spec)
     return repo
+
+
+# ------------------------------------------------------------------ settings in force
+
+OIDC_FROM = {"acme-fintech/payments-api": datetime(2024, 5, 13, tzinfo=UTC)}
+"""When a repository's deploy workflow moved from long-lived secrets to OIDC (ledger never did)."""
+
+PROTECTION_WEAKENED = (
+    datetime(2024, 5, 6, 9, 14, tzinfo=UTC),
+    datetime(2024, 5, 20, 17, 2, tzinfo=UTC),
+)
+"""payments-api's default branch required no approving review between these two moments."""
+
+
+def _add_settings(repo: Repository, spec: _RepoSpec) -> None:
+    """Branch protection (payments-api) or a ruleset (ledger), and the deploy workflow's versions."""
+    checks = [*spec.test_jobs, "security-scan"]
+    if spec.codeql:
+        repo.branch_protection = {
+            "required_approving_review_count": 1,
+            "dismiss_stale_reviews": True,
+            "contexts": checks,
+            "enforce_admins": True,
+        }
+    else:
+        source = {"ruleset_source_type": "Repository", "ruleset_source": spec.full_name, "ruleset_id": 4107}
+        repo.branch_rules = [
+            {
+                "type": "pull_request",
+                "parameters": {
+                    "required_approving_review_count": 1,
+                    "dismiss_stale_reviews_on_push": False,
+                    "require_code_owner_review": False,
+                    "require_last_push_approval": False,
+                    "required_review_thread_resolution": False,
+                },
+                **source,
+            },
+            {
+                "type": "required_status_checks",
+                "parameters": {
+                    "strict_required_status_checks_policy": False,
+                    "required_status_checks": [{"context": check} for check in checks],
+                },
+                **source,
+            },
+        ]
+    path = ".github/workflows/deploy.yml"
+    versions = [(repo.created_at, _deploy_workflow(spec, oidc=False))]
+    if spec.full_name in OIDC_FROM:
+        versions.append((OIDC_FROM[spec.full_name], _deploy_workflow(spec, oidc=True)))
+    repo.workflow_files[path] = versions
+
+
+def _deploy_workflow(spec: _RepoSpec, *, oidc: bool) -> str:
+    """The deploy workflow's text: cloud credentials from OIDC or from repository secrets."""
+    service = spec.full_name.split("/")[1]
+    credentials = (
+        "    permissions:\n      contents: read\n      id-token: write\n"
+        "    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n"
+        f"          role-to-assume: arn:aws:iam::123456789012:role/{service}-deploy\n"
+        "          role-session-name: GitHubActions-${{ github.run_id }}\n"
+        "          aws-region: eu-west-1\n"
+        if oidc
+        else "    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n"
+        "          aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}\n"
+        "          aws-secret-access-key: ${{ secrets.AWS_SECRET_ACCESS_KEY }}\n"
+        "          aws-region: eu-west-1\n"
+    )
+    tests = "".join(
+        f"  {name.replace(' ', '-').replace('(', '').replace(')', '').replace('.', '')}:\n"
+        f"    name: {name}\n    runs-on: ubuntu-latest\n    steps:\n      - run: make test\n"
+        for name in spec.test_jobs
+    )
+    return (
+        "name: Deploy\non:\n  push:\n    branches: [" + spec.default_branch + ", 'hotfix/**']\n"
+        "  workflow_dispatch:\npermissions:\n  contents: read\njobs:\n"
+        + tests
+        + "  security-scan:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make scan\n"
+        "  deploy-staging:\n    runs-on: ubuntu-latest\n    environment: staging\n"
+        "    steps:\n      - run: ./deploy.sh staging\n"
+        "  deploy-production:\n    needs: [deploy-staging]\n    runs-on: ubuntu-latest\n"
+        "    environment: production\n"
+        + credentials
+        + "      - run: aws sts get-caller-identity\n      - run: ./deploy.sh production\n"
+    )
+
+
+def _audit_log(world: World) -> list[dict]:
+    """The organisation audit log (Enterprise): the two-week weakening of payments-api's
+    protection, and an earlier routine update that records the protection in full."""
+    settings = {
+        "dismiss_stale_reviews_on_push": True,
+        "admin_enforced": True,
+        "required_status_checks_enforcement_level": "non_admins",
+        "required_status_checks": ["test (3.11)", "test (3.12)", "security-scan"],
+    }
+    changes = [
+        (datetime(2024, 1, 8, 10, 31, tzinfo=UTC), "erin-walsh", 1, "non_admins"),
+        (PROTECTION_WEAKENED[0], "dan-kowalski", 0, "off"),
+        (PROTECTION_WEAKENED[1], "grace-lee", 1, "non_admins"),
+    ]
+    events = []
+    for index, (moment, actor, count, level) in enumerate(changes):
+        millis = int(moment.timestamp() * 1000)
+        events.append(
+            {
+                "@timestamp": millis,
+                "created_at": millis,
+                "_document_id": f"demo-audit-{index + 1:04d}",
+                "action": "protected_branch.update",
+                "actor": actor,
+                "org": world.organization,
+                "repo": "acme-fintech/payments-api",
+                "name": "main",
+                "required_approving_review_count": count,
+                "pull_request_reviews_enforcement_level": level,
+                **settings,
+            }
+        )
+    return events
 
 
 def _slot_times(spec: _RepoSpec) -> list[datetime]:
@@ -387,9 +510,35 @@ def _add_pull(
         pull.add_review(reviewer, "DISMISSED", submitted_at=review_at, body="LGTM")
     elif tag == "approved-earlier-commit":
         pull.add_review(reviewer, "APPROVED", submitted_at=review_at - timedelta(minutes=30), commit_id=commits[0])
+    elif hotfix:
+        _review_emergency(pull, spec, reviewer, number, merged_at, review_at)
     else:
         pull.add_review(reviewer, "APPROVED", submitted_at=review_at)
     return head if hotfix else merge_sha
+
+
+EMERGENCY_REVIEWS = ("before", "after", "late", "never")
+"""How a hotfix's pull request is reviewed, in turn by PR number: before deploying, within
+the 3-day window after it, a week after it (late), or never."""
+
+
+def _review_emergency(pull, spec: _RepoSpec, reviewer: str, number: int, deployed: datetime, before: datetime) -> None:
+    """The hotfix PR's review (`change.emergency_reviewed`), from its own random stream so
+    every other run of the demo stays as it was. A review due after `as_of` has not happened."""
+    rng = random.Random(f"{DEMO_SEED}:{spec.full_name}:emergency:{number}")
+    kind = EMERGENCY_REVIEWS[number % len(EMERGENCY_REVIEWS)]
+    if kind == "before":
+        pull.add_review(reviewer, "APPROVED", submitted_at=before)
+        return
+    if kind == "never":
+        state, moment = "COMMENTED", deployed + timedelta(hours=rng.randint(2, 20))
+    else:
+        state = "APPROVED"
+        moment = deployed + (
+            timedelta(hours=rng.randint(4, 60)) if kind == "after" else timedelta(days=rng.randint(6, 9))
+        )
+    if moment <= pull.world.as_of:
+        pull.add_review(reviewer, state, submitted_at=moment, body="Post-incident review")
 
 
 def _add_ci_run(

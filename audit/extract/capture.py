@@ -9,7 +9,10 @@ For each repository in scope, in this order (each step is one collector):
    that none hits GitHub's 1,000-result cap on filtered listings (`audit.extract.runs`);
 4. for each run behind a production deployment: its jobs, environment approvals, the pull
    request of the deployed commit with its reviews (`audit.extract.evidence`), and its
-   artifacts, scan reports downloaded and parsed (`audit.extract.artifacts`).
+   artifacts, scan reports downloaded and parsed (`audit.extract.artifacts`);
+5. the settings in force: the default branch's protection and rulesets, each run's workflow
+   file (its deploy credentials), and, with an organisation, its audit log
+   (`audit.extract.settings_capture`).
 
 Extraction never judges. It is incremental: a completed run whose evidence is stored is
 not fetched again, a window whose first page answers 304 is skipped, and evidence once
@@ -32,6 +35,7 @@ from audit.extract.querylog import QueryLog
 from audit.extract.rows import environment_row, repository_raw
 from audit.extract.runs import RunWindowCollector
 from audit.extract.session import CaptureSession, iso_z
+from audit.extract.settings_capture import SettingsCollector
 from audit.progress import Reporter, Silent
 from audit.quarter import Quarter
 from audit.store import now_utc, to_json
@@ -96,6 +100,7 @@ class Extractor:
         self.runs = RunWindowCollector(self.session)
         self.artifacts = ArtifactCollector(self.session)
         self.evidence = RunEvidenceCollector(self.session, self.artifacts)
+        self.settings_in_force = SettingsCollector(self.session)
         self._snapshotted: dict[str, list[str]] = {}
         """Environment names per repository already snapshotted in this extraction."""
 
@@ -124,6 +129,8 @@ class Extractor:
         try:
             for repository in repositories:
                 self._capture_repository(repository, summary)
+            if organization:
+                self.settings_in_force.collect_audit_log(organization, list(repositories))
         finally:
             self.session.fetcher.close()
         summary.requests = self.client.counter.requests
@@ -174,6 +181,7 @@ class Extractor:
             }
         )
         environments = self._capture_environments(repository, captured_at)
+        self.settings_in_force.collect_branch(repository, repo.get("default_branch"), captured_at)
         run_ids = set()
         for environment in self._production_environment_names(environments):
             deployments, linked = self.deployments.collect(repository, environment)
@@ -191,6 +199,7 @@ class Extractor:
                 self.evidence.collect(repository, to_capture, advance)
             summary.runs_captured += len(to_capture)
         self._capture_unlinked_deploy_runs(repository, {run["run_id"] for run in in_quarter})
+        self.settings_in_force.collect_workflow_files(repository, in_quarter)
 
     def _capture_unlinked_deploy_runs(self, repository: str, linked: set[int]) -> None:
         """Fetch the jobs of deploying-workflow runs that no production deployment names.

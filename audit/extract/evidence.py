@@ -360,11 +360,12 @@ class RunEvidenceCollector:
         sha: str,
         graphql_error: str | None = None,
     ) -> None:
-        """Reviews of each merged pull request not captured yet (`known`: reviews in hand by
-        number); a refusal leaves the deployed commit `sha` incomplete."""
+        """Reviews of each pull request not captured yet (`known`: reviews in hand by number),
+        open ones too: an emergency change is reviewed after deploying. A refusal leaves the
+        deployed commit `sha` incomplete."""
         for number in numbers:
             pr = self.store.pull_request(repository, number)
-            if pr["merged_at"] and not pr["reviews_captured_at"]:
+            if not pr["reviews_captured_at"]:
                 reviews = (known or {}).get(number)
                 if reviews is None:
                     try:

@@ -148,6 +148,7 @@ def pull_row(repository: str, pr: dict, captured_at: str) -> dict:
         "base_ref": (pr.get("base") or {}).get("ref"),
         "html_url": pr.get("html_url"),
         "captured_at": captured_at,
+        "labels": None if "labels" not in pr else to_json([label.get("name") for label in pr["labels"] or []]),
     }
 
 

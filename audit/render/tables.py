@@ -45,6 +45,11 @@ POPULATION_COLUMNS = (
 )
 """The deployment columns of population.csv, in contract order; control columns follow."""
 
+INFORMATION_COLUMNS = ("oidc_token",)
+"""Evidence beside the verdicts, after the control columns: `oidc_token` is yes when the
+deploy job could request an OIDC token, no when it could only use long-lived secrets,
+empty when the workflow file was not captured."""
+
 FINDINGS_KEYS = (
     "quarter",
     "period",
@@ -83,7 +88,7 @@ def control_ids(findings: dict) -> list[str]:
 
 def population_columns(findings: dict) -> list[str]:
     """Every column of population.csv, in order."""
-    return [*POPULATION_COLUMNS, *control_ids(findings)]
+    return [*POPULATION_COLUMNS, *control_ids(findings), *INFORMATION_COLUMNS]
 
 
 def iter_population_rows(findings: dict) -> Iterator[dict]:
@@ -94,6 +99,8 @@ def iter_population_rows(findings: dict) -> Iterator[dict]:
         controls = deployment.get("controls", {})
         for control_id in ids:
             row[control_id] = _cell(controls.get(control_id, {}).get("verdict"))
+        oidc = deployment.get("oidc_token")
+        row["oidc_token"] = "" if oidc is None else "yes" if oidc else "no"
         yield row
 
 

@@ -146,6 +146,58 @@ def verdict_chart(findings: dict) -> dict:
     return {"rows": rows, "width": width, "height": len(rows) * 22}
 
 
+def _quarter_of(moment: datetime) -> str:
+    return f"{moment.year}Q{(moment.month - 1) // 3 + 1}"
+
+
+def trend_chart(findings: dict, zone: ZoneInfo) -> dict:
+    """Per control, one 100 % bar per calendar quarter of the period (verdict shares), so an
+    auditor sees at a glance whether exceptions cluster in time. Quarters are taken in the
+    report's time zone, like the period; a quarter the period only partly covers is marked."""
+    start = datetime.fromisoformat(findings["period"]["start"]).astimezone(zone)
+    end = datetime.fromisoformat(findings["period"]["end"]).astimezone(zone)
+    quarters: list[dict] = []
+    moment = datetime(start.year, 3 * ((start.month - 1) // 3) + 1, 1, tzinfo=zone)
+    while moment < end:
+        following = datetime(moment.year + (moment.month == 10), (moment.month + 2) % 12 + 1, 1, tzinfo=zone)
+        quarters.append({"label": _quarter_of(moment), "partial": moment < start or following > end})
+        moment = following
+    by_quarter: dict[str, list[dict]] = {q["label"]: [] for q in quarters}
+    for deployment in findings["deployments"]:
+        label = _quarter_of(datetime.fromisoformat(deployment["created_at"]).astimezone(zone))
+        by_quarter.setdefault(label, []).append(deployment)
+    label_width, cell_gap, area = 150.0, 8.0, 440.0
+    cell = (area - cell_gap * (len(quarters) - 1)) / max(len(quarters), 1)
+    bar = cell - 26  # the rest of the cell holds the number of failures
+    for index, quarter in enumerate(quarters):
+        quarter["x"] = round(index * (cell + cell_gap), 2)
+        quarter["center"] = round(quarter["x"] + cell / 2, 2)
+        quarter["population"] = len(by_quarter[quarter["label"]])
+    rows = []
+    for row_index, control in enumerate(findings["controls"]):
+        cells = []
+        for quarter in quarters:
+            counts = Counter(d["controls"].get(control["id"], {}).get("verdict") for d in by_quarter[quarter["label"]])
+            total = sum(counts.get(v, 0) for v in VERDICT_ORDER)
+            segments, x = [], quarter["x"]
+            for verdict in VERDICT_ORDER:
+                share = counts.get(verdict, 0) / total * bar if total else 0.0
+                if share:
+                    segments.append({"verdict": verdict, "x": round(x, 2), "width": round(share, 2)})
+                x += share
+            cells.append({"x": quarter["x"], "segments": segments, "fail": counts.get("fail", 0), "total": total})
+        rows.append({"id": control["id"], "y": 16 + row_index * 20, "cells": cells})
+    return {
+        "quarters": quarters,
+        "rows": rows,
+        "cell": round(cell, 2),
+        "bar": round(bar, 2),
+        "width": area,
+        "label_width": label_width,
+        "height": 16 + len(rows) * 20,
+    }
+
+
 def latency_chart(findings: dict) -> dict:
     """Histogram of approval latency (approval − request) in minutes, by fixed bins."""
     window = int(findings["settings"].get("approval_window_minutes") or 120)
@@ -367,6 +419,19 @@ def summary_figures(findings: dict) -> dict:
     }
 
 
+def emergency_view(findings: dict, limit: int | None) -> dict:
+    """The emergency-changes section: counts by review status, and the deployments."""
+    rows = (findings.get("emergency") or {}).get("deployments", [])
+    statuses = Counter(row["status"] for row in rows)
+    order = ("reviewed in time", "reviewed late", "never reviewed", "unknown")
+    return {
+        "total": len(rows),
+        "late_or_never": statuses["reviewed late"] + statuses["never reviewed"],
+        "by_status": [(status, statuses[status]) for status in order if statuses[status]],
+        "rows": limited(rows, limit),
+    }
+
+
 def build_context(findings: dict, *, medium: str, population_limit: int | None, table_limit: int | None) -> dict:
     """Everything the report template needs; `medium` is "html" or "pdf"."""
     zone = report_zone(findings)
@@ -379,6 +444,12 @@ def build_context(findings: dict, *, medium: str, population_limit: int | None, 
         "weekly": weekly_chart(findings, zone),
         "verdicts": verdict_chart(findings),
         "latency": latency_chart(findings),
+        "trend": trend_chart(findings, zone),
+        "emergency": emergency_view(findings, table_limit),
+        "credentials": findings.get("credentials"),
+        "settings_observed": findings["completeness"].get("settings_observed"),
+        "settings_in_force": findings.get("settings_in_force")
+        or {"source": "captures", "audit_log": {}, "continuously_observed": False, "gaps": [], "repositories": []},
         "matrix": control_rows(findings),
         "exceptions": exception_groups(findings, table_limit),
         "sample": sample_rows(findings),

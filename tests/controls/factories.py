@@ -68,19 +68,27 @@ def make_pull_request(
     approved_by: Iterable[str] = ("bob",),
     reviews: Iterable[Review] | None = None,
     number: int = 42,
+    merged: bool = True,
+    labels: Iterable[str] | None = (),
+    reviews_captured_after: float | None = 14 * 24 * 60,
 ) -> PullRequest:
-    """A merged PR of the deployed commit; `reviews` overrides `approved_by`."""
+    """A merged PR of the deployed commit; `reviews` overrides `approved_by`.
+
+    `reviews_captured_after`: minutes after the approval request its reviews were captured
+    (None: never)."""
     if reviews is None:
         reviews = [make_review(login, review_id=900 + index) for index, login in enumerate(approved_by)]
     return PullRequest(
         number=number,
         author=author,
         title="Change things",
-        merged_at=at(-30),
-        merge_commit_sha=HEAD_SHA,
+        merged_at=at(-30) if merged else None,
+        merge_commit_sha=HEAD_SHA if merged else None,
         head_sha=HEAD_SHA,
         html_url=f"https://github.com/{REPOSITORY}/pull/{number}",
         reviews=tuple(reviews),
+        labels=None if labels is None else tuple(labels),
+        reviews_captured_at=None if reviews_captured_after is None else at(reviews_captured_after),
     )
 
 
@@ -164,6 +172,7 @@ def make_deployment(
     pr_approved_by: Iterable[str] = ("bob",),
     reviews: Iterable[Review] | None = None,
     pull_request: PullRequest | None = _DEFAULT,
+    commit_pull_requests: Iterable[PullRequest] | None = None,
     pull_requests_captured: bool = True,
     approved_by: Iterable[str] = ("carol",),
     rejected_by: Iterable[str] = (),
@@ -186,6 +195,8 @@ def make_deployment(
         triggering_actor = actor
     if pull_request is _DEFAULT:
         pull_request = make_pull_request(author=pr_author, approved_by=pr_approved_by, reviews=reviews)
+    if commit_pull_requests is None:
+        commit_pull_requests = () if pull_request is None else (pull_request,)
     if approvals is None:
         approvals = [make_approval(login) for login in approved_by]
         approvals += [make_approval(login, "rejected") for login in rejected_by]
@@ -230,6 +241,7 @@ def make_deployment(
         jobs=tuple(jobs),
         pull_requests_captured=pull_requests_captured,
         pull_request=pull_request if pull_requests_captured else None,
+        commit_pull_requests=tuple(commit_pull_requests) if pull_requests_captured else (),
         approvals_captured=approvals_captured,
         approvals=tuple(approvals),
         statuses_captured=statuses_captured,

@@ -24,6 +24,7 @@ CONTRACT_ORDER = (
     "scan.clean",
     "deploy.from_main",
     "evidence.retained",
+    "change.emergency_reviewed",
 )
 TEXT_FIELDS = ("id", "title", "question", "rationale", "remediation")
 
@@ -94,6 +95,8 @@ def test_controls_are_frozen():
 def test_evaluate_all_clean_deployment_passes_everything():
     verdicts = evaluate_all(make_deployment(), Settings())
     assert list(verdicts) == list(CONTRACT_ORDER)
+    emergency = verdicts.pop("change.emergency_reviewed")
+    assert emergency.verdict == "not_applicable"  # a normal deployment
     assert {v.verdict for v in verdicts.values()} == {"pass"}, verdicts
 
 

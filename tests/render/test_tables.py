@@ -23,6 +23,7 @@ CONTROL_IDS = [
     "scan.clean",
     "deploy.from_main",
     "evidence.retained",
+    "change.emergency_reviewed",
 ]
 
 
@@ -33,7 +34,7 @@ def read_csv(path):
 def test_columns_in_contract_order(tmp_path):
     findings = make_findings(5)
     rows = read_csv(write_population_csv(findings, tmp_path / "population.csv"))
-    assert rows[0] == [*POPULATION_COLUMNS, *CONTROL_IDS]
+    assert rows[0] == [*POPULATION_COLUMNS, *CONTROL_IDS, "oidc_token"]
     assert POPULATION_COLUMNS[:3] == ("repository", "run_id", "run_attempt")
     assert len(rows) == 1 + 5
 

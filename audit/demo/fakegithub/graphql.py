@@ -94,6 +94,14 @@ type Commit implements Node & GitObject {
   associatedPullRequests(after: String, before: String, first: Int, last: Int): PullRequestConnection
 }
 
+type Blob implements Node & GitObject {
+  id: ID!
+  oid: GitObjectID!
+  byteSize: Int!
+  isBinary: Boolean
+  text: String
+}
+
 enum PullRequestState { CLOSED MERGED OPEN }
 enum PullRequestReviewState { APPROVED CHANGES_REQUESTED COMMENTED DISMISSED PENDING }
 enum CommentAuthorAssociation {
@@ -391,9 +399,25 @@ class _Repository:
         self.nameWithOwner = repository.full_name
 
     def object(self, info, oid: str | None = None, expression: str | None = None):
+        if expression is not None:  # "<commit>:<path>", as `git rev-parse` reads it
+            commit, _, path = expression.partition(":")
+            found = self.repository.workflow_blob(commit, path) if _HEX_OID.match(commit) and path else None
+            return None if found is None else _Blob(found[0], found[1])
         if oid is None or not _HEX_OID.match(oid):
             return None
-        return _Commit(self.repository, oid)
+        text = self.repository.blob(oid)
+        return _Commit(self.repository, oid) if text is None else _Blob(oid, text)
+
+
+class _Blob:
+    typename = "Blob"
+
+    def __init__(self, oid: str, text: str):
+        self.oid = oid
+        self.text = text
+        self.byteSize = len(text.encode())
+        self.isBinary = False
+        self.id = base64.b64encode(f"05:Blob:{oid}".encode()).decode()
 
 
 class _Commit:

@@ -586,3 +586,37 @@ def basic_error(
     if status is not None:
         body["status"] = str(status)
     return body
+
+
+def branch_protection(repo: Repository, base_url: str) -> dict[str, Any]:
+    """`GET /repos/{o}/{r}/branches/{branch}/protection` of the default branch."""
+    settings = repo.branch_protection or {}
+    url = f"{base_url}/repos/{repo.full_name}/branches/{repo.default_branch}/protection"
+    contexts = list(settings.get("contexts", []))
+    body: dict[str, Any] = {
+        "url": url,
+        "required_status_checks": {
+            "url": f"{url}/required_status_checks",
+            "strict": True,
+            "contexts": contexts,
+            "checks": [{"context": context, "app_id": None} for context in contexts],
+            "contexts_url": f"{url}/required_status_checks/contexts",
+        },
+        "enforce_admins": {"url": f"{url}/enforce_admins", "enabled": bool(settings.get("enforce_admins"))},
+        "required_linear_history": {"enabled": False},
+        "allow_force_pushes": {"enabled": False},
+        "allow_deletions": {"enabled": False},
+        "required_conversation_resolution": {"enabled": False},
+        "lock_branch": {"enabled": False},
+        "allow_fork_syncing": {"enabled": False},
+    }
+    count = settings.get("required_approving_review_count")
+    if count is not None:
+        body["required_pull_request_reviews"] = {
+            "url": f"{url}/required_pull_request_reviews",
+            "dismiss_stale_reviews": bool(settings.get("dismiss_stale_reviews")),
+            "require_code_owner_reviews": False,
+            "required_approving_review_count": count,
+            "require_last_push_approval": False,
+        }
+    return body

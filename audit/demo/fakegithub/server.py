@@ -561,6 +561,7 @@ class FakeGitHub:
         table: list[tuple[str, Callable[..., _Response]]] = [
             (r"/rate_limit", self._rate_limit),
             (r"/orgs/(?P<org>[^/]+)/repos", self._org_repos),
+            (r"/orgs/(?P<org>[^/]+)/audit-log", self._audit_log),
             (repo, self._repository),
             (repo + r"/actions/runs", self._runs),
             (repo + r"/actions/workflows", self._workflows),
@@ -584,6 +585,8 @@ class FakeGitHub:
             (repo + r"/pulls/(?P<number>\d+)/reviews", self._reviews),
             (repo + r"/check-suites/(?P<suite_id>\d+)/check-runs", self._check_runs),
             (repo + r"/code-scanning/analyses", self._code_scanning),
+            (repo + r"/branches/(?P<branch>.+)/protection", self._branch_protection),
+            (repo + r"/rules/branches/(?P<branch>.+)", self._branch_rules),
         ]
         return [(re.compile(pattern + "$"), method) for pattern, method in table]
 
@@ -878,6 +881,37 @@ class FakeGitHub:
         if query.get("status"):
             jobs = [j for j in jobs if j.status == query["status"]]
         return self._list(jobs, query, lambda j: render.check_run(run, j, self.base_url), key="check_runs")
+
+    def _branch_protection(self, query: dict[str, str], owner: str, repo: str, branch: str) -> _Response:
+        repository = self._repo(owner, repo)
+        if branch != repository.default_branch or repository.branch_protection is None:
+            raise HttpError(404, "Branch not protected")
+        return _Response(200, render.branch_protection(repository, self.base_url))
+
+    def _branch_rules(self, query: dict[str, str], owner: str, repo: str, branch: str) -> _Response:
+        repository = self._repo(owner, repo)
+        rules = repository.branch_rules if branch == repository.default_branch else []
+        return self._list(rules, query, lambda rule: rule)
+
+    def _audit_log(self, query: dict[str, str], org: str) -> _Response:
+        # Enterprise Cloud only; elsewhere GitHub answers 404.
+        if org.lower() != self.world.organization.lower() or self.world.audit_log is None:
+            raise HttpError(404, "Not Found")
+        since = re.search(r"created:>=(\S+)", query.get("phrase", ""))
+        action = re.search(r"action:(\S+)", query.get("phrase", ""))
+        events = [
+            event
+            for event in self.world.audit_log
+            if event["@timestamp"] <= self.world.as_of.timestamp() * 1000
+            and (
+                action is None
+                or event["action"] in (action.group(1),)
+                or event["action"].startswith(action.group(1) + ".")
+            )
+            and (since is None or event["created_at"] >= _moment(since.group(1), end=False).timestamp() * 1000)
+        ]
+        newest_first = sorted(events, key=lambda e: e["@timestamp"], reverse=True)
+        return self._list(newest_first, query, lambda event: event)
 
     def _code_scanning(self, query: dict[str, str], owner: str, repo: str) -> _Response:
         repository = self._repo(owner, repo)

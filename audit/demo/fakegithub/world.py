@@ -417,6 +417,14 @@ class Repository:
     deployments: list[Deployment] = field(default_factory=list)
     pulls: dict[int, PullRequest] = field(default_factory=dict)
     code_scanning: CodeScanning = field(default_factory=CodeScanning)
+    branch_protection: dict[str, Any] | None = None
+    """The default branch's classic protection as `GET .../branches/{b}/protection` answers; None: 404."""
+    branch_rules: list[dict[str, Any]] = field(default_factory=list)
+    """Ruleset rules applying to the default branch (`GET .../rules/branches/{b}`)."""
+    workflow_files: dict[str, list[tuple[datetime, str]]] = field(default_factory=dict)
+    """Workflow path -> [(from when, file text)], oldest first: what each commit holds."""
+    commit_dates: dict[str, datetime] = field(default_factory=dict)
+    """When each commit a run was created for was made (its first run's creation)."""
     _pulls_by_sha: dict[str, list[PullRequest]] = field(default_factory=dict, repr=False)
     _runs_sorted: list[WorkflowRun] | None = field(default=None, repr=False)
 
@@ -498,6 +506,7 @@ class Repository:
             display_title=display_title or f"{wf.name} {head_sha[:7]}",
             check_suite_id=self.world.next_id("check_suite"),
         )
+        self.commit_dates.setdefault(head_sha, created_at)
         self.runs[run.id] = run
         self._runs_sorted = None
         self.world.runs[run.id] = run
@@ -587,6 +596,23 @@ class Repository:
             self._pulls_by_sha.setdefault(sha, []).append(pull)
         return pull
 
+    def workflow_blob(self, sha: str, path: str) -> tuple[str, str] | None:
+        """(blob SHA, text) of the workflow file `path` at commit `sha`; None when absent."""
+        moment = self.commit_dates.get(sha)
+        versions = [text for since, text in self.workflow_files.get(path, []) if moment and since <= moment]
+        if not versions:
+            return None
+        text = versions[-1]
+        return git_blob_sha(text), text
+
+    def blob(self, blob_sha: str) -> str | None:
+        """The text of a workflow blob by its SHA."""
+        for versions in self.workflow_files.values():
+            for _, text in versions:
+                if git_blob_sha(text) == blob_sha:
+                    return text
+        return None
+
     def pulls_for_commit(self, sha: str) -> list[PullRequest]:
         return list(self._pulls_by_sha.get(sha, []))
 
@@ -612,6 +638,8 @@ class World:
     repositories: dict[str, Repository] = field(default_factory=dict)
     runs: dict[int, WorkflowRun] = field(default_factory=dict)
     artifacts: dict[int, tuple[Repository, Artifact]] = field(default_factory=dict)
+    audit_log: list[dict[str, Any]] | None = None
+    """The organisation's audit log events (GitHub Enterprise), oldest first; None: not readable (404)."""
     _counters: dict[str, int] = field(default_factory=dict, repr=False)
 
     _ID_BASES = {
@@ -674,6 +702,12 @@ _STATUS_DESCRIPTIONS = {
     "error": "Deployment errored",
     "inactive": "Deployment superseded",
 }
+
+
+def git_blob_sha(text: str) -> str:
+    """Git's object id of a file with this text (`git hash-object`)."""
+    data = text.encode()
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def default_steps(job: Job) -> list[Step]:

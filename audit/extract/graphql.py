@@ -80,6 +80,7 @@ _COMMIT_FIELDS = f"""
         pageInfo {{ hasNextPage }}
         nodes {{ fullDatabaseId state author {{ __typename login }} submittedAt commit {{ oid }} authorAssociation }}
       }}
+      labels(first: 100) {{ pageInfo {{ hasNextPage }} nodes {{ name }} }}
     }}
   }}
 }}
@@ -276,6 +277,7 @@ def _pull(node: dict) -> dict:
         "head": {"sha": node.get("headRefOid")},
         "base": {"ref": node.get("baseRefName")},
         "html_url": node.get("url"),
+        **_labels(node.get("labels")),
     }
 
 
@@ -295,6 +297,13 @@ def _actor(actor: dict | None) -> dict | None:
     if actor.get("__typename") == "Bot" and not login.endswith("[bot]"):
         login += "[bot]"
     return {"login": login}
+
+
+def _labels(connection: dict | None) -> dict:
+    """REST's `labels` list, or nothing (unknown) when GitHub did not give them all."""
+    if not connection or (connection.get("pageInfo") or {}).get("hasNextPage"):
+        return {}
+    return {"labels": [{"name": node["name"]} for node in connection.get("nodes") or [] if node]}
 
 
 def _review(node: dict) -> dict:

@@ -48,7 +48,7 @@ def test_reextraction_of_an_unchanged_quarter_costs_at_most_005_per_deployment(q
 
 def test_jobs_approvals_and_pull_requests_come_in_batches(quarter) -> None:
     paths = [record.path for record in quarter["first_log"]]
-    assert paths.count("/graphql") == 4  # 2 batches of runs, 2 of commits
+    assert paths.count("/graphql") == 6  # 2 batches of runs, 2 of commits, 2 of workflow files at commits
     assert not [p for p in paths if p.endswith(("/jobs", "/approvals", "/pulls", "/reviews"))]
 
 

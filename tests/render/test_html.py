@@ -43,12 +43,19 @@ def test_self_contained(html):
 def test_charts_are_svg_images_with_alt_text(html):
     """Charts are `<img>` of an SVG data URI (tagged PDFs give an image its alt text)."""
     images = re.findall(r'<img class="chart" src="data:image/svg\+xml;base64,([^"]+)" alt="([^"]+)">', html)
-    assert len(images) == html.count("<img") == 3
+    assert len(images) == html.count("<img") == 4
     for data, alt in images:
         assert base64.b64decode(data).startswith(b"<svg ")
         assert "table" in alt or "matrix" in alt  # each points to its text equivalent
-    for label in ("Deployments per ISO week", "Verdicts per control", "Approval latency in minutes"):
+    for label in (
+        "Verdicts per control, quarter by quarter",
+        "Deployments per ISO week",
+        "Verdicts per control",
+        "Approval latency in minutes",
+    ):
         assert any(f'aria-label="{label}"'.encode() in base64.b64decode(data) for data, _ in images)
+    summary = html.split('<section id="summary"', 1)[1]
+    assert summary.index("quarter by quarter") < summary.index("Deployments per ISO week"), "the trend opens it"
 
 
 def test_population_has_every_deployment_and_verdict_symbols(html):

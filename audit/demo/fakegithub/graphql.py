@@ -124,8 +124,11 @@ type PullRequest implements Node {
   url: URI!
   reviews(after: String, before: String, first: Int, last: Int,
           states: [PullRequestReviewState!]): PullRequestReviewConnection
+  labels(after: String, before: String, first: Int, last: Int): LabelConnection
 }
 type PullRequestConnection { nodes: [PullRequest] pageInfo: PageInfo! totalCount: Int! }
+type Label { name: String! }
+type LabelConnection { nodes: [Label] pageInfo: PageInfo! totalCount: Int! }
 
 type PullRequestReview implements Node {
   id: ID!
@@ -455,6 +458,9 @@ class _PullRequest:
     def reviews(self, info, states: list[str] | None = None, **page):
         reviews = [r for r in self.pull.reviews if states is None or r.state in states]
         return _connection([_Review(self.repository, review) for review in reviews], **page)
+
+    def labels(self, info, **page):
+        return _connection([{"name": name} for name in self.pull.labels], **page)
 
 
 class _Review:

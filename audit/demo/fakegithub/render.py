@@ -8,6 +8,7 @@ overrides the fields the world knows. API URLs (`url`, `*_url`) point at the fak
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import datetime
 from functools import cache
@@ -480,7 +481,7 @@ def pull_request(repo: Repository, pull: PullRequest, base_url: str) -> dict[str
         title=pull.title,
         user=user(pull.user, base_url),
         body="",
-        labels=[],
+        labels=[label(repo, name, base_url) for name in pull.labels],
         milestone=None,
         active_lock_reason=None,
         created_at=iso(pull.created_at),
@@ -620,3 +621,17 @@ def branch_protection(repo: Repository, base_url: str) -> dict[str, Any]:
             "require_last_push_approval": False,
         }
     return body
+
+
+def label(repo: Repository, name: str, base_url: str) -> dict[str, Any]:
+    """A label as pull requests carry it."""
+    label_id = int(hashlib.sha256(f"{repo.full_name}:{name}".encode()).hexdigest()[:8], 16)
+    return {
+        "id": label_id,
+        "node_id": node_id("Label", label_id),
+        "url": f"{base_url}/repos/{repo.full_name}/labels/{name}",
+        "name": name,
+        "description": None,
+        "color": "d73a4a",
+        "default": False,
+    }

@@ -242,6 +242,8 @@ class PullRequest:
     """Every SHA this PR relates to for `GET /commits/{sha}/pulls` (heads and merge commit)."""
     reviews: list[Review] = field(default_factory=list)
     """Chronological."""
+    labels: list[str] = field(default_factory=list)
+    """Label names, e.g. `emergency`."""
     world: World | None = field(default=None, repr=False, compare=False)
 
     def add_review(

@@ -55,6 +55,7 @@ def build_store(path, *, deployments: int = 10_000, seed: int = 17) -> sqlite_ut
     for repository, default_branch in REPOSITORIES.items():
         rows["repositories"].append({"full_name": repository, "default_branch": default_branch})
     ids = iter(range(1_000_000, 100_000_000))
+    late = random.Random(seed + 1)  # emergency-review fields: their own stream, the rest stays as it was
     span = int(timedelta(days=91).total_seconds())
     for index in range(deployments):
         repository = rng.choice(list(REPOSITORIES))
@@ -189,9 +190,26 @@ def build_store(path, *, deployments: int = 10_000, seed: int = 17) -> sqlite_ut
                         "merged_at": _iso(created - timedelta(minutes=5)) if merged else None,
                         "merge_commit_sha": rng.choice((head_sha, head_sha, f"{number:040x}")),
                         "head_sha": "head",
-                        "reviews_captured_at": "x" if reviews_captured else None,
+                        "labels": late.choice((None, "[]", "[]", '["hotfix"]', '["Hotfix", "db"]')),
+                        "reviews_captured_at": late.choice(("2024-08-01T00:00:00+00:00", _iso(created)))
+                        if reviews_captured
+                        else None,
                     }
                 )
+                deployed = deploy_started or created
+                if reviews_captured and late.random() < 0.4:  # a review after deploying: in, on or past a 3-day window
+                    after = late.choice((3600, 3 * 86_400, 3 * 86_400 + 1, 10 * 86_400))
+                    rows["reviews"].append(
+                        {
+                            "review_id": next(ids),
+                            "repository": repository,
+                            "pr_number": number,
+                            "user": late.choice(PEOPLE),
+                            "state": late.choice(("APPROVED", "COMMENTED", "CHANGES_REQUESTED")),
+                            "submitted_at": _iso(deployed + timedelta(seconds=after)),
+                            "commit_id": "head",
+                        }
+                    )
                 submitted = created - timedelta(hours=2)
                 for _ in range(rng.choice((0, 1, 2, 3, 4)) if reviews_captured else 0):
                     submitted += timedelta(minutes=rng.choice((0, 5)))

@@ -30,6 +30,8 @@ SYNTHETIC_SETTINGS = Settings(
     max_severity="medium",
     required_approvers=2,
     test_jobs=("test", "test (*)"),
+    emergency_branches=("release/*", "feature/*"),
+    emergency_labels=("hotfix",),
 )
 
 

@@ -216,26 +216,110 @@ def report(quarter, repos, db_path, output_dir, responses_path, sample_size, sam
     "--trust",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     default=None,
-    help="PEM file of the root CA the signer must chain to.",
+    metavar="CA.pem",
+    help="Your organisation's document-signing CA (PEM), obtained out of band; never signer.pem.",
 )
-def verify(path, trust):
-    """Check every signature and hash; exit 0 when intact, 1 when anything was altered.
+@click.option(
+    "--signer-fingerprint",
+    default=None,
+    metavar="SHA256",
+    help="SHA-256 of the signing certificate, obtained out of band (colons and case ignored).",
+)
+@click.option("--period", default=None, metavar="P", help="The period the package must cover, e.g. 2024Q2.")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    metavar="DATE",
+    help="Validate as of this date (YYYY-MM-DD or ISO 8601; UTC unless an offset is given) [default: now].",
+)
+@click.option(
+    "--revocation",
+    type=click.Choice(["soft", "hard"]),
+    default="soft",
+    show_default=True,
+    help="hard: fetch the CRL/OCSP the certificates name, and fail without a revocation status.",
+)
+@click.option(
+    "--tsa-trust",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    metavar="TSA-CA.pem",
+    help="CA of a timestamp authority you trust: its timestamps vouch for certificates that expired since.",
+)
+def verify(path, trust, signer_fingerprint, period, at, revocation, tsa_trust):
+    """Check every signature, hash and seal, and who signed.
+
+    Exit status: 0 verified (intact, signed by the pinned anchor); 1 altered, unreadable
+    or signed by someone else; 2 wrong arguments or no such path; 3 intact, but no
+    --trust or --signer-fingerprint was given, so who signed is not established.
 
     Example:
 
-        soc2-audit verify output/2024Q2
+        soc2-audit verify output/2024Q2 --trust acme-document-ca.pem --period 2024Q2
     """
-    result = pipeline.verify(path, trust=trust)
+    from audit.signing.verify import describe_scope
+
+    result = pipeline.verify(
+        path,
+        trust=trust,
+        signer_fingerprint=signer_fingerprint,
+        period=period,
+        at=_moment(at),
+        revocation=revocation,
+        tsa_trust=tsa_trust,
+    )
     for check in result.checks:
         click.echo(f"{'ok  ' if check.ok else 'FAIL'}  {check.message}")
+    for line in describe_scope(result.scope):
+        click.echo(line)
     if result.signer:
         click.echo(f"signer: {result.signer}")
     if result.fingerprint_sha256:
         click.echo(f"certificate SHA-256: {result.fingerprint_sha256}")
     if result.signed_at:
         click.echo(f"signed at: {result.signed_at.isoformat()}")
-    click.echo("verified: every signature and hash holds" if result.ok else "NOT VERIFIED: see FAIL lines above")
-    sys.exit(0 if result.ok else 1)
+    if result.exit_code == 0:
+        click.echo(f"verified: every signature, hash and seal holds, signed by {result.anchor}")
+    elif result.exit_code == 3:
+        click.echo(
+            "NOT PINNED: integrity holds, but nothing pins the signer: compare certificate SHA-256 "
+            f"{result.fingerprint_sha256} out of band, then pass --signer-fingerprint or --trust CA.pem"
+        )
+    else:
+        click.echo("NOT VERIFIED: see FAIL lines above")
+    sys.exit(result.exit_code)
+
+
+def _moment(value: str | None):
+    """--at as an aware datetime: a date means its end (23:59:59 UTC), naive times are UTC."""
+    if value is None:
+        return None
+    from datetime import UTC, datetime, time
+
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(23, 59, 59), tzinfo=UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--at {value!r} is not a date (YYYY-MM-DD) or an ISO 8601 time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, exists=True, file_okay=False))
+def sign(directory):
+    """Sign an unsigned package written by `render`, so the key never needs to be where extraction runs.
+
+    The key comes from AUDIT_SIGNING_KEY (PKCS#12) and AUDIT_SIGNING_KEY_PASSWORD; demo
+    packages are signed with the demo key. With AUDIT_TSA_URL every signature is timestamped
+    (RFC 3161) and the PDF is PAdES B-LTA.
+
+    Example:
+
+        soc2-audit sign output/2024Q2
+    """
+    pipeline.sign_unsigned(directory, progress=_reporter())
 
 
 @cli.command()

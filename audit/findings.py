@@ -19,6 +19,7 @@ from audit.evidence import VERDICTS, approval_times
 from audit.oidc import oidc_capable
 from audit.quarter import Quarter
 from audit.sample import report_sample
+from audit.seal import seal_timeline
 from audit.settings_history import settings_in_force
 
 
@@ -151,6 +152,7 @@ def build_findings(
             else None
         ),
         "responses_file": responses_file,
+        "seal_timeline": seal_timeline(db, deployments, end.isoformat()),
     }
 
 

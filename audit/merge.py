@@ -39,16 +39,20 @@ The rule, table by table (SQL below, so an auditor can read it):
   extracted are removed, since they no longer describe the store. Run `evaluate` (or
   `report`) afterwards.
 
-Everything happens in one transaction: a merge is applied whole or not at all.
+Everything happens in one transaction: a merge is applied whole or not at all. Seals
+(audit.seal) are each store's own chain and are never copied: a merge that changed anything
+ends with a seal of its own over the rows it added or replaced.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from audit.errors import UsageError
+from audit.seal import seal_extraction
 from audit.store import TABLES, now_utc, open_store, writer_lock
 
 DERIVED_TABLES = ("evaluations", "verdicts")
@@ -112,10 +116,22 @@ def merge_stores(target_path: Path, sources: list[Path]) -> MergeSummary:
         for source in sources:
             readers.append(_open_source(Path(source), target_path))
         with writer_lock(target_path):  # no extraction writes the target meanwhile
-            return _merge(target_path, list(zip(sources, readers, strict=True)))
+            summary = _merge(target_path, list(zip(sources, readers, strict=True)))
+            if summary.changed:
+                _seal(target_path)
+            return summary
     finally:
         for reader in readers:
             reader.close()
+
+
+def _seal(target_path: Path) -> None:
+    """A merge is a capture run for the target: it seals the rows it added or replaced."""
+    db = open_store(target_path)
+    try:
+        seal_extraction(db, None, tsa_url=os.environ.get("AUDIT_TSA_URL") or None)
+    finally:
+        db.close()
 
 
 def _merge(target_path: Path, sources: list[tuple[Path, sqlite3.Connection]]) -> MergeSummary:

@@ -289,13 +289,53 @@ def report(
     return output_dir
 
 
-def verify(path: Path, *, trust: Path | None = None) -> VerificationReport:
-    """Check every signature and hash of a package (or one file of it)."""
+def sign_unsigned(output_dir: Path, *, progress: Reporter | None = None) -> None:
+    """Sign a package that `render` wrote, wherever the key is (`soc2-audit sign DIR`).
+
+    The package's own findings.json says whether it is demo evidence, which alone may be
+    signed with the demo key; production packages need AUDIT_SIGNING_KEY.
+    """
+    import json
+
+    from audit.signing import load_identity
+    from audit.signing.package import FINDINGS_JSON, REPORT_PDF
+
+    if not (output_dir / REPORT_PDF).is_file():
+        raise UsageError(f"{output_dir}: no {REPORT_PDF}; run `soc2-audit render` first")
+    present = [name for name in SIGNATURE_FILES if (output_dir / name).exists()]
+    if present:
+        raise UsageError(f"{output_dir} is already signed ({', '.join(present)}): render it again to sign afresh")
+    try:
+        demo = bool(json.loads((output_dir / FINDINGS_JSON).read_text(encoding="utf-8")).get("demo"))
+    except (OSError, ValueError, AttributeError):
+        raise UsageError(f"{output_dir}: no readable {FINDINGS_JSON}; run `soc2-audit render` first") from None
+    sign(output_dir, load_identity(demo=demo), progress=progress)
+
+
+def verify(
+    path: Path,
+    *,
+    trust: Path | None = None,
+    signer_fingerprint: str | None = None,
+    period: str | None = None,
+    at: datetime | None = None,
+    revocation: str = "soft",
+    tsa_trust: Path | None = None,
+) -> VerificationReport:
+    """Check every signature, hash and seal of a package (or one file of it), and who signed."""
     from audit.signing import verify_path
 
     if not path.exists():
         raise UsageError(f"{path} does not exist")
-    return verify_path(path, trust=trust)
+    return verify_path(
+        path,
+        trust=trust,
+        signer_fingerprint=signer_fingerprint,
+        period=period,
+        at=at,
+        revocation=revocation,
+        tsa_trust=tsa_trust,
+    )
 
 
 def sample(

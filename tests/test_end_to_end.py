@@ -120,8 +120,10 @@ def test_pdfsig_and_verify_accept_the_untouched_package(demo_report):
     out = demo_report["dir"]
     pdfsig = subprocess.run(["pdfsig", str(out / "report.pdf")], capture_output=True, text=True)
     assert "Signature is Valid" in pdfsig.stdout, pdfsig.stdout + pdfsig.stderr
-    verified = run_cli("verify", str(out), cwd=demo_report["cwd"], env=demo_report["env"])
+    demo_ca = demo_report["cwd"] / "demo-keys" / "ca.pem"
+    verified = run_cli("verify", str(out), "--trust", str(demo_ca), cwd=demo_report["cwd"], env=demo_report["env"])
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "evidence rows match their seals" in verified.stdout
 
 
 def test_verify_rejects_a_pdf_with_one_byte_changed(demo_report, tmp_path):

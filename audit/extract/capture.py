@@ -21,6 +21,7 @@ stored is never replaced by an emptier answer (GitHub forgets statuses after 90 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from audit import __version__
@@ -38,6 +39,7 @@ from audit.extract.session import CaptureSession, iso_z
 from audit.extract.settings_capture import SettingsCollector
 from audit.progress import Reporter, Silent
 from audit.quarter import Quarter
+from audit.seal import seal_extraction
 from audit.store import now_utc, to_json
 
 
@@ -139,6 +141,10 @@ class Extractor:
         self.store.save_extraction(
             {"extraction_id": extraction_id, "finished_at": now_utc(), "requests": summary.requests}
         )
+        seal = seal_extraction(
+            self.store.db, extraction_id, api_url=self.client.api_url, tsa_url=os.environ.get("AUDIT_TSA_URL") or None
+        )
+        self.progress.say(seal.message)
         return summary
 
     def discover(self, organization: str) -> list[str]:

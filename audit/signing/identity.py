@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -37,8 +37,15 @@ DEMO_KEY_SIZE = 3072
 DEMO_CA_VALIDITY = dt.timedelta(days=365 * 20)
 DEMO_SIGNER_VALIDITY = dt.timedelta(days=365 * 10)
 
+# id-kp-documentSigning (RFC 9336): verification refuses signers without a document-signing
+# EKU. The demo signer also carries emailProtection only because pdfsig (NSS) accepts no
+# other purpose for a signer; an e-mail certificate without documentSigning is still refused.
+DOCUMENT_SIGNING_EKU = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
+
 _SIGNER_KEY_FILE = "signer.key"
 _CHAIN_FILE = "chain.pem"
+DEMO_CA_FILE = "ca.pem"
+"""The demo CA alone, beside the key: what `make verify` pins for demo packages."""
 
 
 @dataclass(frozen=True)
@@ -173,6 +180,9 @@ def default_demo_directory() -> Path:
 def demo_identity(directory: Path | None = None) -> SigningIdentity:
     """The demo identity, made once in `directory` and reused afterwards."""
     directory = directory or default_demo_directory()
+    if (directory / _SIGNER_KEY_FILE).exists() and not (directory / DEMO_CA_FILE).exists():
+        # Made by a version whose demo signer had no document-signing usage: replace it.
+        shutil.rmtree(directory, ignore_errors=True)
     if not (directory / _SIGNER_KEY_FILE).exists():
         _create_demo_identity(directory)
     try:
@@ -211,6 +221,7 @@ def _create_demo_identity(directory: Path) -> None:
         (staging / _CHAIN_FILE).write_bytes(
             signer_cert.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(serialization.Encoding.PEM)
         )
+        (staging / DEMO_CA_FILE).write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
         try:
             staging.rename(directory)
         except OSError:
@@ -219,7 +230,7 @@ def _create_demo_identity(directory: Path) -> None:
                 return
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             directory.chmod(0o700)
-            for name in (_SIGNER_KEY_FILE, _CHAIN_FILE):
+            for name in (DEMO_CA_FILE, _CHAIN_FILE, _SIGNER_KEY_FILE):
                 os.replace(staging / name, directory / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -289,6 +300,9 @@ def _make_demo_certificates():
                 decipher_only=False,
             ),
             critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([DOCUMENT_SIGNING_EKU, ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(signer_key.public_key()), critical=False)
         .add_extension(

@@ -2,12 +2,14 @@
 
 The signature is a certification (author) signature with DocMDP "no changes permitted",
 SHA-256, the whole chain embedded, and an RFC 3161 signature timestamp (PAdES B-T) when a
-timestamp authority is configured. pyHanko appends it as an incremental update, so the
+timestamp authority is configured, then PAdES B-LTA (a DSS and a document timestamp, see
+`add_long_term_validation`). pyHanko appends each as an incremental update, so the
 unsigned render stays a byte prefix of the signed file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import io
 import logging
@@ -18,13 +20,17 @@ from pathlib import Path
 
 from pyhanko.pdf_utils.font.api import FontEngineFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
-from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, PdfTimeStamper
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.stamp import TextStampStyle
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 
 from audit.signing.cms import DIGEST_ALGORITHM, timestamp_errors_as_usage, timestamper_for
-from audit.signing.identity import SigningIdentity
+from audit.signing.identity import SigningIdentity, to_asn1
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +98,68 @@ def sign_pdf(
         )
         try:
             with signed.open("wb") as target, timestamp_errors_as_usage(tsa_url):
-                signer.sign_pdf(writer, output=target)
+                if tsa_url is None:
+                    signer.sign_pdf(writer, output=target)
+                else:
+                    timestamped = io.BytesIO()
+                    signer.sign_pdf(writer, output=timestamped)
+                    add_long_term_validation(timestamped, identity, tsa_url, target)
         except BaseException:
             signed.unlink(missing_ok=True)
             raise
+
+
+def add_long_term_validation(signed: io.BytesIO, identity: SigningIdentity, tsa_url: str, target) -> None:
+    """PAdES B-LTA on a B-T signed PDF: a DSS, then a document timestamp over the whole file.
+
+    The DSS holds the signer's chain, the timestamp authority's certificates and whatever
+    revocation data the certificates point to (fetched now, while the services answer), so
+    the signature can be validated after the certificate has expired or its CA has gone.
+    The document timestamp seals that DSS. Both are incremental updates that a certification
+    with "no changes permitted" allows; verification accepts nothing else after the signature.
+    """
+    reader = PdfFileReader(signed, strict=False)
+    signature = reader.embedded_regular_signatures[0]
+    chain = [to_asn1(cert) for cert in identity.chain]
+    context = ValidationContext(
+        trust_roots=chain[-1:],
+        other_certs=chain,
+        allow_fetching=True,
+        revocation_mode="soft-fail",
+    )
+    paths = []
+    try:
+        validator = CertificateValidator(chain[0], intermediate_certs=chain[1:], validation_context=context)
+        paths.append(asyncio.run(validator.async_validate_path()))
+    except (PathBuildingError, PathValidationError):
+        log.warning("the signing certificate's chain does not validate: DSS holds the certificates only")
+    writer = IncrementalPdfFileWriter(signed, strict=False)
+    DocumentSecurityStore.supply_dss_in_writer(
+        writer,
+        None,
+        certs=[*chain, *_timestamp_certificates(signature)],
+        paths=paths,
+        validation_context=context,
+    )
+    with_dss = io.BytesIO()
+    writer.write(with_dss)
+    timestamper = timestamper_for(tsa_url)
+    assert timestamper is not None
+    PdfTimeStamper(timestamper).timestamp_pdf(
+        IncrementalPdfFileWriter(with_dss, strict=False), DIGEST_ALGORITHM, output=target
+    )
+
+
+def _timestamp_certificates(signature) -> list:
+    """The certificates inside the signature's RFC 3161 token (the TSA and its chain)."""
+    certificates = []
+    for attribute in signature.signer_info["unsigned_attrs"]:
+        if attribute["type"].native == "signature_time_stamp_token":
+            for token in attribute["values"]:
+                certificates.extend(
+                    choice.chosen for choice in token["content"]["certificates"] if choice.name == "certificate"
+                )
+    return certificates
 
 
 def _stamp_style() -> TextStampStyle | None:

@@ -4,90 +4,23 @@ behind a real HTTP endpoint, so the production HTTP client code path is exercise
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
 
 import pytest
-from asn1crypto import keys as asn1_keys
-from asn1crypto import tsp
-from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.timestamps import DummyTimeStamper
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from audit.errors import UsageError
 from audit.signing import sign_package, verify_path
-from tests.signing.conftest import make_unsigned_package
+from tests.signing.conftest import make_unsigned_package, tsa_server
 
 FIXED_TIME = dt.datetime(2024, 7, 1, 9, 30, tzinfo=dt.UTC)
 
 
-def _cert(subject, issuer, public_key, signing_key, *, ca: bool) -> x509.Certificate:
-    now = dt.datetime.now(dt.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(FIXED_TIME - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if not ca:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-    return builder.sign(signing_key, hashes.SHA256())
-
-
-def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-
-
 @pytest.fixture(scope="module")
-def tsa_url():
-    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    root = _cert("Test TSA root", "Test TSA root", root_key.public_key(), root_key, ca=True)
-    leaf = _cert("Test TSA", "Test TSA root", tsa_key.public_key(), root_key, ca=False)
-    stamper = DummyTimeStamper(
-        tsa_cert=_asn1(leaf),
-        tsa_key=asn1_keys.PrivateKeyInfo.load(
-            tsa_key.private_bytes(
-                serialization.Encoding.DER,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        ),
-        certs_to_embed=SimpleCertificateStore.from_certs([_asn1(root)]),
-        fixed_dt=FIXED_TIME,
-    )
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            response = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/timestamp-reply")
-            self.send_header("Content-Length", str(len(response)))
-            self.end_headers()
-            self.wfile.write(response)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/tsa"
-    finally:
-        server.shutdown()
-        server.server_close()
+def tsa_url(tmp_path_factory):
+    with tsa_server(tmp_path_factory.mktemp("tsa"), fixed_dt=FIXED_TIME) as tsa:
+        yield tsa.url
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +52,76 @@ def test_unreachable_tsa_is_one_clear_error_and_leaves_the_pdf_unsigned(identity
         sign_package(directory, identity, tsa_url="http://127.0.0.1:9/tsa")
     assert (directory / "report.pdf").read_bytes() == unsigned
     assert sorted(p.name for p in directory.iterdir() if p.name.startswith(".")) == []
+
+
+# --- PAdES B-LTA and validation after the certificate expired ------------------------
+
+
+@pytest.fixture(scope="module")
+def short_lived(tmp_path_factory):
+    """A document signer from our own CA that expires tomorrow, and that CA's PEM."""
+    from tests.signing.pki import NOW, authority, name
+
+    ca = authority("short-lived-ca", name("Short-lived test CA"))
+    signer = ca.document_signer("short-lived", name("Short-lived signer"), not_after=NOW + dt.timedelta(days=1))
+    ca_pem = tmp_path_factory.mktemp("short-lived") / "ca.pem"
+    ca_pem.write_bytes(ca.pem())
+    return signer, ca_pem
+
+
+@pytest.fixture(scope="module")
+def lta_package(short_lived, live_tsa, unsigned_package_template, tmp_path_factory):
+    from tests.signing.conftest import copy_package
+
+    directory = copy_package(unsigned_package_template, tmp_path_factory.mktemp("b-lta") / "2024Q2")
+    sign_package(directory, short_lived[0], tsa_url=live_tsa.url, visible_stamp=False)
+    return directory
+
+
+def test_pdf_carries_a_dss_and_a_document_timestamp_over_the_whole_file(lta_package, short_lived):
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    data = (lta_package / "report.pdf").read_bytes()
+    reader = PdfFileReader(BytesIO(data))
+    dss_certs = {cert.dump() for cert in DocumentSecurityStore.read_dss(reader).load_certs()}
+    assert {cert.public_bytes(serialization.Encoding.DER) for cert in short_lived[0].chain} <= dss_certs
+    (document_timestamp,) = reader.embedded_timestamp_signatures
+    byte_range = [int(value) for value in document_timestamp.sig_object["/ByteRange"]]
+    assert byte_range[2] + byte_range[3] == len(data)
+
+
+def test_validates_years_later_through_a_trusted_timestamp(lta_package, short_lived, live_tsa):
+    signer, ca_pem = short_lived
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    report = verify_path(lta_package, trust=ca_pem, tsa_trust=live_tsa.root_pem, at=later)
+    assert report.exit_code == 0, [c.message for c in report.checks if not c.ok]
+    # Without trusting the TSA, nothing vouches for the signing time: the certificate has expired.
+    untrusted = verify_path(lta_package, trust=ca_pem, at=later)
+    assert untrusted.exit_code == 1
+    assert any("expired" in c.message for c in untrusted.checks if not c.ok)
+
+
+def test_without_a_timestamp_an_expired_certificate_fails(short_lived, unsigned_package_template, tmp_path, live_tsa):
+    from tests.signing.conftest import copy_package
+
+    signer, ca_pem = short_lived
+    directory = copy_package(unsigned_package_template, tmp_path / "2024Q2")
+    sign_package(directory, signer, visible_stamp=False)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    assert verify_path(directory, trust=ca_pem, at=later).exit_code == 1
+    assert verify_path(directory, trust=ca_pem, tsa_trust=live_tsa.root_pem, at=later).exit_code == 1
+    assert verify_path(directory, trust=ca_pem).exit_code == 0
+
+
+def test_an_update_after_the_document_timestamp_is_tampering(lta_package, short_lived, tmp_path):
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes((lta_package / "report.pdf").read_bytes())
+    with pdf.open("r+b") as handle:
+        writer = IncrementalPdfFileWriter(handle)
+        writer.document_meta.title = "Nothing to see here"
+        writer.write_in_place()
+    report = verify_path(pdf, trust=short_lived[1])
+    assert report.exit_code == 1
+    assert any("does not cover the whole file" in c.message for c in report.checks if not c.ok)

@@ -42,8 +42,12 @@ lock:
 report: $(STAMP)
 	$(BIN)/soc2-audit report --period $(PERIOD) $(if $(SAMPLE),--sample-size $(SAMPLE) --sample-seed $(SAMPLE_SEED))
 
+# Pins the signer: TRUST=CA.pem or FINGERPRINT=SHA256; by default the local demo CA, which
+# only this machine holds (pin your organisation's CA for production packages).
+DEMO_CA     = $(or $(AUDIT_DEMO_KEY_DIR),$(HOME)/.cache/soc2-audit/demo-signer)/ca.pem
+TRUST      ?= $(if $(FINGERPRINT),,$(wildcard $(DEMO_CA)))
 verify: $(STAMP)
-	$(BIN)/soc2-audit verify output/$(PERIOD)
+	$(BIN)/soc2-audit verify output/$(PERIOD) $(if $(TRUST),--trust $(TRUST)) $(if $(FINGERPRINT),--signer-fingerprint $(FINGERPRINT))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -358,3 +358,20 @@ def test_persist_merges_into_the_evidence_branch_and_keeps_other_quarters(demo_r
         check=True,
     ).stdout.splitlines()
     assert len(log) == 2
+
+
+def test_signatures_and_weekly_seals_are_timestamped_by_default():
+    """A TSA is configured unless the organisation overrides it: the package's signatures
+    (PAdES B-T and up) and every capture's seal carry an RFC 3161 timestamp."""
+    sign = load("report.yml")["jobs"]["sign"]
+    capture = load("capture.yml")["jobs"]
+    commands = set()
+    for job in (sign, *capture.values()):
+        for step in job.get("steps", []):
+            run = step.get("run", "")
+            for command in ("soc2-audit sign", "soc2-audit extract"):
+                if command in run:
+                    commands.add(command)
+                    tsa = step.get("env", {}).get("AUDIT_TSA_URL", "")
+                    assert tsa.startswith("${{ vars.AUDIT_TSA_URL || 'https://"), (step.get("name"), tsa)
+    assert commands == {"soc2-audit sign", "soc2-audit extract"}

@@ -1,7 +1,9 @@
 """The settings in `audit.toml` (path from `AUDIT_CONFIG`), validated strictly.
 
 Every key is optional; an unknown key or a value of the wrong type is a `UsageError`, so a
-typo never silently falls back to a default that changes what the auditor is shown.
+typo never silently falls back to a default that changes what the auditor is shown. The
+types and bounds on `Settings` are the checks (pydantic validates against them); this
+module only words pydantic's first error as one line.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
+from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated, Any
 
 from dateutil import tz
+from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 
 from audit.errors import UsageError
 from audit.scans.severity import SEVERITIES, parse_threshold
@@ -21,37 +26,82 @@ from audit.scans.severity import SEVERITIES, parse_threshold
 _REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
 
 
+def validate_repository(name: str) -> str:
+    """Check "owner/name" form; a malformed name is a `UsageError`."""
+    if not _REPOSITORY.match(name):
+        raise UsageError(f"invalid repository {name!r}: expected owner/name, e.g. acme/payments-api")
+    return name
+
+
+def _repository(name: str) -> str:
+    """`validate_repository` for pydantic, which reports a ValueError with its key."""
+    try:
+        return validate_repository(name)
+    except UsageError as error:
+        raise ValueError(str(error)) from None
+
+
+def _threshold(value: str) -> str:
+    try:
+        return parse_threshold(value)
+    except ValueError:
+        raise ValueError(f"max_severity must be one of {', '.join(SEVERITIES)}") from None
+
+
+def _time_zone(name: str) -> str:
+    if tz.gettz(name) is None:
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin")
+    return name
+
+
+def _no_blank(key: str) -> Callable[[tuple[str, ...]], tuple[str, ...]]:
+    """A check that no entry of the list `key` is blank (a blank pattern or label matches nothing useful)."""
+
+    def check(items: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not item.strip() for item in items):
+            raise ValueError(f"{key} must not contain an empty string")
+        return items
+
+    return check
+
+
+Text = Annotated[str, Strict(), Field(min_length=1)]
+Names = tuple[Annotated[str, Strict()], ...]
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the controls are measured against; shown in the report's methodology section."""
 
-    repositories: tuple[str, ...] = ()
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    repositories: tuple[Annotated[str, Strict(), AfterValidator(_repository)], ...] = ()
     """Repositories in scope, as "owner/name"."""
-    organization: str | None = None
+    organization: Text | None = None
     """Every repository of this organisation that has a production environment."""
-    production_environments: tuple[str, ...] = ("production",)
+    production_environments: Annotated[Names, Field(min_length=1)] = ("production",)
     """Environment names or fnmatch patterns that count as production."""
-    required_approvers: int = 2
+    required_approvers: Annotated[int, Strict(), Field(ge=1)] = 2
     """Distinct people who must approve a change (PR approvals plus deployment approvals)."""
-    approval_window_minutes: int = 120
+    approval_window_minutes: Annotated[int, Strict(), Field(ge=0)] = 120
     """Longest acceptable time from approval request to approval."""
-    test_jobs: tuple[str, ...] = ("test", "test (*)")
+    test_jobs: Names = ("test", "test (*)")
     """Job-name patterns (fnmatch, case-insensitive) that must succeed before deploying."""
-    scan_jobs: tuple[str, ...] = ("security-scan", "security-scan (*)")
+    scan_jobs: Names = ("security-scan", "security-scan (*)")
     """Job-name patterns whose conclusion stands in when no scan artifact exists."""
-    max_severity: str = "high"
+    max_severity: Annotated[str, Strict(), AfterValidator(_threshold)] = "high"
     """A scan finding at or above this severity fails `scan.clean`."""
-    allowed_branches: tuple[str, ...] = ()
+    allowed_branches: Names = ()
     """Branches production may be deployed from; empty means the default branch."""
-    timezone: str = "UTC"
+    timezone: Annotated[Text, AfterValidator(_time_zone)] = "UTC"
     """Time zone of the quarter boundaries."""
-    population_pdf_limit: int = 500
+    population_pdf_limit: Annotated[int, Strict(), Field(ge=0)] = 500
     """Largest population printed row by row in the PDF; the CSV and HTML carry it all."""
-    emergency_branches: tuple[str, ...] = ("hotfix/*", "emergency/*")
+    emergency_branches: Annotated[Names, AfterValidator(_no_blank("emergency_branches"))] = ("hotfix/*", "emergency/*")
     """Head-branch patterns (fnmatch, case-sensitive like git) that mark an emergency deployment."""
-    emergency_labels: tuple[str, ...] = ()
+    emergency_labels: Annotated[Names, AfterValidator(_no_blank("emergency_labels"))] = ()
     """Pull-request labels (case-insensitive) that mark the deployed commit's change an emergency."""
-    emergency_review_days: int = 3
+    emergency_review_days: Annotated[int, Strict(), Field(ge=0)] = 3
     """An emergency change must be approved in a pull request within this many days of deploying."""
 
     def as_dict(self) -> dict:
@@ -61,24 +111,6 @@ class Settings:
 
 def _plain(value):
     return list(value) if isinstance(value, tuple) else value
-
-
-_LIST_KEYS = {
-    "repositories",
-    "production_environments",
-    "test_jobs",
-    "scan_jobs",
-    "allowed_branches",
-    "emergency_branches",
-    "emergency_labels",
-}
-_INT_KEYS = {
-    "required_approvers": 1,
-    "approval_window_minutes": 0,
-    "population_pdf_limit": 0,
-    "emergency_review_days": 0,
-}
-_STR_KEYS = {"organization", "max_severity", "timezone"}
 
 
 def load_settings(path: str | os.PathLike | None = None) -> Settings:
@@ -96,49 +128,51 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     return settings_from_mapping(data, source=str(config_path))
 
 
-def settings_from_mapping(data: dict, source: str = "configuration") -> Settings:
-    """Validate a parsed TOML table into `Settings`, one clear error per problem."""
-    known = {f.name for f in fields(Settings)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise UsageError(f"{source}: unknown key {unknown[0]!r} (known keys: {', '.join(sorted(known))})")
-    values: dict = {}
-    for key, value in data.items():
-        if key in _LIST_KEYS:
-            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-                raise UsageError(f"{source}: {key} must be a list of strings")
-            values[key] = tuple(value)
-        elif key in _INT_KEYS:
-            if isinstance(value, bool) or not isinstance(value, int) or value < _INT_KEYS[key]:
-                raise UsageError(f"{source}: {key} must be a whole number >= {_INT_KEYS[key]}")
-            values[key] = value
-        elif key in _STR_KEYS:
-            if not isinstance(value, str) or not value:
-                raise UsageError(f"{source}: {key} must be a non-empty string")
-            values[key] = value
-    if "max_severity" in values:
-        try:
-            values["max_severity"] = parse_threshold(values["max_severity"])
-        except ValueError:
-            raise UsageError(f"{source}: max_severity must be one of {', '.join(SEVERITIES)}") from None
-    settings = Settings(**values)
-    for repository in settings.repositories:
-        validate_repository(repository)
-    if tz.gettz(settings.timezone) is None:
-        raise UsageError(f"{source}: unknown time zone {settings.timezone!r}: use an IANA name such as Europe/Berlin")
-    for key in ("emergency_branches", "emergency_labels"):
-        if any(not item.strip() for item in getattr(settings, key)):
-            raise UsageError(f"{source}: {key} must not contain an empty string")
-    if not settings.production_environments:
-        raise UsageError(f"{source}: production_environments must name at least one environment")
-    return settings
+def settings_from_mapping(data: dict[str, Any], source: str = "configuration") -> Settings:
+    """Validate a parsed TOML table into `Settings`; the first problem is one `UsageError`."""
+    try:
+        return _SETTINGS.validate_python(data)
+    except ValidationError as error:
+        raise UsageError(f"{source}: {explain(error, known=sorted(f.name for f in fields(Settings)))}") from None
 
 
-def validate_repository(name: str) -> str:
-    """Check "owner/name" form; a malformed name is a `UsageError`."""
-    if not _REPOSITORY.match(name):
-        raise UsageError(f"invalid repository {name!r}: expected owner/name, e.g. acme/payments-api")
-    return name
+_SETTINGS = TypeAdapter(Settings)
+
+
+def explain(error: ValidationError, *, known: list[str], wanted: dict[str, str] | None = None) -> str:
+    """pydantic's first error as one sentence naming the key, worded for a person editing TOML.
+
+    Missing keys are named all at once, so one edit fixes them; `wanted` words what a key
+    must be where the type alone says it badly.
+    """
+    errors = error.errors()
+    missing = [str(e["loc"][0]) for e in errors if e["type"] in ("missing", "missing_argument")]
+    first = errors[0]
+    kind, location, context = first["type"], first["loc"], first.get("ctx", {})
+    key = str(location[0]) if location else "value"
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        return f"unknown key {key!r} (known keys: {', '.join(known)})"
+    if missing:
+        return f"missing {', '.join(missing)}"
+    if kind == "value_error":
+        return str(context["error"])
+    if wanted and key in wanted:
+        return f"{key} must be {wanted[key]}"
+    if kind == "literal_error":
+        return f"{key} must be one of {context['expected']}"
+    if kind == "greater_than_equal":
+        return f"{key} must be a whole number >= {context['ge']}"
+    if kind == "greater_than":
+        return f"{key} must be a whole number > {context['gt']}"
+    if kind == "too_short":
+        return f"{key} must name at least one entry"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"{key} must be a whole number"
+    if len(location) > 1 or kind in ("tuple_type", "list_type"):
+        return f"{key} must be a list of strings"
+    if kind in ("string_type", "string_too_short"):
+        return f"{key} must be a non-empty string"
+    return f"{key}: {first['msg']}"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from audit import __version__
 from audit.config import Settings
 from audit.controls import CONTROLS, criteria, deploy_approvers, outcome, pr_approvers
 from audit.controls.change_emergency_reviewed import emergency_review
+from audit.documents import check_findings
 from audit.errors import UsageError
 from audit.evaluate import extractions_overlapping, load_deployments, stored_verdicts
 from audit.evidence import VERDICTS, approval_times
@@ -40,7 +41,8 @@ def build_findings(
     `audit.responses.apply_responses`; shown beside verdicts, never changing one.
     `responses_file`: where they came from (path, sha256, counts). `sample_size` and
     `sample_seed` together add the auditor sample of `audit.sample.report_sample`.
-    The schema of the result is `audit/schemas/findings.schema.json`.
+    The result is checked against the typed model `audit.documents.Findings` (which generates
+    findings.json's JSON Schema), so a malformed document is a bug caught before rendering.
     """
     if (sample_size is None) != (sample_seed is None):
         raise UsageError("a sample needs both a size and a seed (--sample-size N --sample-seed S)")
@@ -93,7 +95,7 @@ def build_findings(
         {name for row in extractions_overlapping(db, quarter) for name in json.loads(row["repositories"] or "[]")}
     )
     in_force = settings_in_force(db, start, end, settings, deployments)
-    return {
+    findings = {
         "quarter": str(quarter),
         "period": {"start": start.isoformat(), "end": end.isoformat(), "timezone": settings.timezone},
         "generated_at": evaluation["evaluated_at"],
@@ -154,6 +156,8 @@ def build_findings(
         "responses_file": responses_file,
         "seal_timeline": seal_timeline(db, deployments, end.isoformat()),
     }
+    check_findings(findings)
+    return findings
 
 
 EMERGENCY_STATUS = {"pass": "reviewed in time", "not_available": "unknown", "error": "unknown"}

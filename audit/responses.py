@@ -34,8 +34,11 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Annotated, Any
 
-from audit.config import validate_repository
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints, ValidationError
+
+from audit.config import _repository, explain
 from audit.controls import CONTROLS
 from audit.errors import UsageError
 from audit.quarter import Quarter
@@ -51,9 +54,6 @@ ALL_EXCEPTIONS = "*"
 
 EXCEPTION_VERDICTS = ("fail", "not_available", "error")
 """Verdicts a response can answer; a pass or not_applicable needs no justification."""
-
-_REQUIRED = ("repository", "run_id", "control", "category", "response", "author", "recorded_at")
-_OPTIONAL = ("reference", "environment")
 
 
 @dataclass(frozen=True)
@@ -148,59 +148,63 @@ def load_responses(path: Path) -> ResponsesFile:
     return ResponsesFile(path, hashlib.sha256(raw).hexdigest(), entries)
 
 
-def _entry(path: Path, index: int, table: dict) -> Response:
-    where = f"{path}: response {index}"
-    unknown = sorted(set(table) - set(_REQUIRED) - set(_OPTIONAL))
-    if unknown:
-        raise UsageError(f"{where}: unknown key {unknown[0]!r} (known keys: {', '.join(_REQUIRED + _OPTIONAL)})")
-    missing = [key for key in _REQUIRED if key not in table]
-    if missing:
-        raise UsageError(f"{where}: missing {', '.join(missing)}")
-    for key in ("repository", "control", "category", "response", "author", *_OPTIONAL):
-        if key in table and (not isinstance(table[key], str) or not table[key].strip()):
-            raise UsageError(f"{where}: {key} must be a non-empty string")
-    run_id = table["run_id"]
-    if isinstance(run_id, bool) or not isinstance(run_id, int) or run_id <= 0:
-        raise UsageError(f"{where}: run_id must be a positive whole number (the number in the run's URL)")
+def _entry(path: Path, index: int, table: dict[str, Any]) -> Response:
     try:
-        validate_repository(table["repository"])
-    except UsageError as error:
-        raise UsageError(f"{where}: {error}") from None
-    control_ids = [control.id for control in CONTROLS]
-    if table["control"] not in (*control_ids, ALL_EXCEPTIONS):
+        entry = _Entry.model_validate(table)
+    except ValidationError as error:
         raise UsageError(
-            f"{where}: unknown control {table['control']!r} (one of {', '.join(control_ids)}, or {ALL_EXCEPTIONS!r})"
-        )
-    if table["category"] not in CATEGORIES:
-        raise UsageError(f"{where}: unknown category {table['category']!r} (one of {', '.join(CATEGORIES)})")
-    return Response(
-        index=index,
-        repository=table["repository"],
-        run_id=run_id,
-        control=table["control"],
-        category=table["category"],
-        response=table["response"].strip(),
-        author=table["author"].strip(),
-        recorded_at=_recorded_at(where, table["recorded_at"]),
-        reference=table.get("reference"),
-        environment=table.get("environment"),
-    )
+            f"{path}: response {index}: {explain(error, known=list(_Entry.model_fields), wanted=_WANTED)}"
+        ) from None
+    return Response(index=index, **entry.model_dump())
 
 
-def _recorded_at(where: str, value) -> str:
+def _known_control(control: str) -> str:
+    control_ids = [control.id for control in CONTROLS]
+    if control not in (*control_ids, ALL_EXCEPTIONS):
+        raise ValueError(f"unknown control {control!r} (one of {', '.join(control_ids)}, or {ALL_EXCEPTIONS!r})")
+    return control
+
+
+def _known_category(category: str) -> str:
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown category {category!r} (one of {', '.join(CATEGORIES)})")
+    return category
+
+
+def _recorded_at(value: date | str) -> str:
     """A TOML date or offset date-time (or the same as an ISO string), as ISO 8601 text."""
     if isinstance(value, str):
         try:
             value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
         except ValueError:
-            value = None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise UsageError(f"{where}: recorded_at {value.isoformat()} needs a UTC offset (Z, +02:00), or give a date")
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    raise UsageError(f"{where}: recorded_at must be a date (2024-07-03) or a date-time with an offset")
+            raise ValueError("recorded_at must be a date (2024-07-03) or a date-time with an offset") from None
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError(f"recorded_at {value.isoformat()} needs a UTC offset (Z, +02:00), or give a date")
+    return value.isoformat()
+
+
+_WANTED = {"run_id": "a positive whole number (the number in the run's URL)"}
+
+_Text = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class _Entry(BaseModel):
+    """The shape of one `[[response]]` table; the types are the checks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repository: Annotated[_Text, AfterValidator(_repository)]
+    run_id: Annotated[int, Strict(), Field(gt=0)]
+    control: Annotated[_Text, AfterValidator(_known_control)]
+    category: Annotated[_Text, AfterValidator(_known_category)]
+    response: _Text
+    author: _Text
+    recorded_at: Annotated[
+        Annotated[datetime, Strict()] | Annotated[date, Strict()] | Annotated[str, Strict()],
+        AfterValidator(_recorded_at),
+    ]
+    reference: _Text | None = None
+    environment: _Text | None = None
 
 
 def apply_responses(responses: ResponsesFile, db, quarter: Quarter, timezone: str = "UTC") -> Applied:

@@ -1,5 +1,5 @@
-"""findings.json against its JSON Schema (audit/schemas/findings.schema.json): the real demo
-output conforms, and the schema rejects each way the contract can be broken."""
+"""findings.json against its JSON Schema, generated from the typed models (audit/documents.py): the
+real demo output conforms, and both the schema and the models reject each way the contract can be broken."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import copy
 import json
 import re
 from datetime import datetime
-from importlib import resources
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
+from pydantic import ValidationError
 
 from audit.controls import CONTROLS
+from audit.documents import check_findings, findings_schema
 from audit.evidence import VERDICTS
 from benchmarks.synthetic import synthetic_findings
 
@@ -20,7 +21,7 @@ _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}
 
 
 def _schema() -> dict:
-    return json.loads((resources.files("audit") / "schemas" / "findings.schema.json").read_text(encoding="utf-8"))
+    return findings_schema()
 
 
 def _validator() -> Draft202012Validator:
@@ -52,18 +53,22 @@ def test_schema_is_valid_draft_2020_12():
 
 def test_schema_names_every_control_and_verdict():
     defs = _schema()["$defs"]
-    assert defs["controlId"]["enum"] == [control.id for control in CONTROLS]
-    assert defs["verdict"]["enum"] == list(VERDICTS)
+    assert defs["Control"]["properties"]["id"]["enum"] == [control.id for control in CONTROLS]
+    assert defs["Deployment"]["properties"]["controls"]["required"] == [control.id for control in CONTROLS]
+    assert defs["Result"]["properties"]["verdict"]["enum"] == list(VERDICTS)
 
 
 def test_demo_findings_conform(demo_findings):
     assert _errors(demo_findings) == []
+    check_findings(demo_findings)
     assert demo_findings["deployments"], "the demo has a population"
 
 
 def test_synthetic_findings_conform():
     """The renderer's tests and bench run on synthetic findings: they must look like real ones."""
-    assert _errors(json.loads(json.dumps(synthetic_findings(60, seed=3)))) == []
+    findings = json.loads(json.dumps(synthetic_findings(60, seed=3)))
+    assert _errors(findings) == []
+    check_findings(findings)
 
 
 def _first_deployment(findings: dict) -> dict:
@@ -193,6 +198,8 @@ def test_schema_rejects(demo_findings, breakage):
     broken = copy.deepcopy(demo_findings)
     breakage(broken)
     assert _errors(broken), f"{breakage.__name__} should not validate"
+    with pytest.raises(ValidationError):
+        check_findings(broken)
 
 
 @pytest.mark.parametrize(
@@ -204,6 +211,9 @@ def test_every_contract_key_is_required(demo_findings, contract_key):
     assert any("required property" in message for message in _errors(broken))
 
 
-def test_schema_ships_in_the_package():
-    """pyproject's package-data `**/*.json` carries audit/schemas/ into the wheel."""
-    assert (resources.files("audit") / "schemas" / "findings.schema.json").is_file()
+def test_build_findings_refuses_a_document_the_schema_would_reject(demo_report):
+    """The models guard the writer: a findings dict that breaks them never reaches a report."""
+    findings = json.loads((demo_report["dir"] / "findings.json").read_text(encoding="utf-8"))
+    _first_deployment(findings)["controls"]["scan.clean"]["verdict"] = "passed"
+    with pytest.raises(ValidationError, match="verdict"):
+        check_findings(findings)

@@ -8,7 +8,6 @@ module only words pydantic's first error as one line.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 import tomllib
@@ -196,8 +195,3 @@ class Environment:
             app_id=os.environ.get("AUDIT_APP_ID") or None,
             app_private_key=os.environ.get("AUDIT_APP_PRIVATE_KEY") or None,
         )
-
-
-def matches_any(name: str, patterns) -> bool:
-    """True when `name` matches one of the fnmatch `patterns`, ignoring case."""
-    return any(fnmatch.fnmatchcase(name.lower(), pattern.lower()) for pattern in patterns)

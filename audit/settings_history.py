@@ -23,7 +23,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from audit.config import Settings, matches_any
+from audit.config import Settings
+from audit.patterns import matches_any
 
 MAX_CAPTURE_GAP = timedelta(days=7)
 """Captures further apart than this leave a gap in the observation of the settings."""

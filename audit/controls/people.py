@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 
 from audit.evidence import Approval, Artifact, DeploymentEvidence, Job, PullRequest, Review
+from audit.patterns import matches_any
 from audit.scans.names import SCAN_NAME
 
 # A review that is a plain comment (or not yet submitted) leaves the reviewer's state as
@@ -199,12 +199,6 @@ def outcome(deployment: DeploymentEvidence) -> str | None:
     return job.conclusion if job is not None else None
 
 
-def name_matches(name: str, patterns: Iterable[str]) -> bool:
-    """Whether a job name matches any fnmatch pattern, case-insensitively."""
-    folded = name.casefold()
-    return any(fnmatchcase(folded, pattern.casefold()) for pattern in patterns)
-
-
 def latest_matching_jobs(deployment: DeploymentEvidence, patterns: Iterable[str]) -> tuple[Job, ...]:
     """The latest execution of every job whose name matches one of `patterns`.
 
@@ -216,7 +210,7 @@ def latest_matching_jobs(deployment: DeploymentEvidence, patterns: Iterable[str]
     deploy_job_id = deployment.deploy_job.job_id if deployment.deploy_job is not None else None
     latest: dict[str, Job] = {}
     for job in deployment.jobs:
-        if job.job_id == deploy_job_id or not name_matches(job.name, patterns):
+        if job.job_id == deploy_job_id or not matches_any(job.name, patterns):
             continue
         key = job.name.casefold()
         if key not in latest or _execution_order(job) > _execution_order(latest[key]):
@@ -227,11 +221,6 @@ def latest_matching_jobs(deployment: DeploymentEvidence, patterns: Iterable[str]
 def _execution_order(job: Job) -> tuple[int, float, int]:
     started = job.started_at.timestamp() if job.started_at is not None else float("-inf")
     return (job.run_attempt or 0, started, job.job_id)
-
-
-def environment_matches(environment: str, patterns: Iterable[str]) -> bool:
-    """Whether an environment name matches a production pattern (fnmatch, case-insensitive)."""
-    return name_matches(environment, patterns)
 
 
 # --- artifacts --------------------------------------------------------------------------

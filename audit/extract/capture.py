@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from audit import __version__
 from audit.capture_store import CaptureStore
-from audit.config import Settings, matches_any
+from audit.config import Settings
 from audit.extract.artifacts import ArtifactCollector
 from audit.extract.client import GitHubClient
 from audit.extract.deployments import DeploymentCollector
@@ -37,6 +37,7 @@ from audit.extract.rows import environment_row, repository_raw
 from audit.extract.runs import RunWindowCollector
 from audit.extract.session import CaptureSession, iso_z
 from audit.extract.settings_capture import SettingsCollector
+from audit.patterns import matches_any
 from audit.progress import Reporter, Silent
 from audit.quarter import Quarter
 from audit.seal import seal_extraction

@@ -32,7 +32,7 @@ tests as (
     from deployment d
     join latest_jobs j on j.repository = d.repository and j.run_id = d.run_id
     where j.recency = 1 and j.job_id is not d.deploy_job_id
-      and exists (select 1 from json_each(:test_jobs) pattern where lower(j.name) glob lower(pattern.value))
+      and exists (select 1 from json_each(:test_jobs) pattern where lower(j.name) glob lower(replace(pattern.value, '[!', '[^')))
     group by d.repository, d.run_id, d.environment
 )
 select d.repository, d.run_id, d.environment,

@@ -5,11 +5,9 @@ import pytest
 from audit.controls.people import (
     PrApproval,
     deploy_approvers,
-    environment_matches,
     excluded_people,
     latest_matching_jobs,
     might_be_scan_evidence,
-    name_matches,
     outcome,
     pr_approvals,
     pr_approvers,
@@ -119,20 +117,6 @@ def test_outcome(deployment, expected):
     assert outcome(deployment) == expected
 
 
-@pytest.mark.parametrize(
-    ("name", "patterns", "expected"),
-    [
-        ("test", ["test", "test (*)"], True),
-        ("Test (3.12)", ["test", "test (*)"], True),
-        ("tests", ["test", "test (*)"], False),
-        ("unit-api", ["UNIT-*"], True),
-        ("lint", [], False),
-    ],
-)
-def test_name_matches(name, patterns, expected):
-    assert name_matches(name, patterns) is expected
-
-
 def test_latest_matching_jobs_keep_the_newest_execution_of_each_name():
     deployment = make_deployment(
         jobs=[
@@ -160,16 +144,3 @@ def test_latest_matching_jobs_keep_the_newest_execution_of_each_name():
 )
 def test_might_be_scan_evidence(name, expected):
     assert might_be_scan_evidence(name) is expected
-
-
-@pytest.mark.parametrize(
-    ("environment", "patterns", "expected"),
-    [
-        ("production", ["production"], True),
-        ("Production", ["production"], True),
-        ("production-eu", ["production-*"], True),
-        ("staging", ["production", "prod-*"], False),
-    ],
-)
-def test_environment_matches(environment, patterns, expected):
-    assert environment_matches(environment, patterns) is expected

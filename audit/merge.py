@@ -4,7 +4,8 @@ At organisation scale the scheduled capture shards repositories across a matrix 
 each writing its own store; `soc2-audit merge --into evidence.db shard-*.db` then folds
 them into the durable store. Merging the same source twice changes nothing.
 
-The rule, table by table (SQL below, so an auditor can read it):
+The rule, by the kind each table declares in `audit.store.TABLES` (SQL below, so an
+auditor can read it), for evidence tables first:
 
 * A row whose key is not in the target is copied.
 * A row whose key is in the target replaces it only when it ranks strictly higher;
@@ -34,10 +35,10 @@ The rule, table by table (SQL below, so an auditor can read it):
   the next free `extraction_id` in the target, its `extraction_log` rows are copied with
   fresh `log_id`s, and `merged_extractions` records where it came from (source file name
   and its id there), so every log row stays traceable to the shard that made it.
-* `evaluations` and `verdicts` are derived, not evidence: they are never copied, and when
-  a merge changes any evidence the target's evaluations of the quarters the sources
-  extracted are removed, since they no longer describe the store. Run `evaluate` (or
-  `report`) afterwards.
+* Derived tables (`evaluations`, `population`, `verdicts`: kind "derived" in
+  `audit.store.TABLES`) are never copied, and when a merge changes any evidence, their rows
+  for the quarters the sources extracted are removed, since they no longer describe the
+  store. Run `evaluate` (or `report`) afterwards.
 
 Everything happens in one transaction: a merge is applied whole or not at all. Seals
 (audit.seal) are each store's own chain and are never copied: a merge that changed anything
@@ -53,16 +54,10 @@ from pathlib import Path
 
 from audit.errors import UsageError
 from audit.seal import seal_extraction
-from audit.store import TABLES, now_utc, open_store, writer_lock
-
-DERIVED_TABLES = ("evaluations", "verdicts")
-"""Computed from the evidence by `evaluate`; never merged."""
+from audit.store import TABLES, now_utc, open_store, tables_of, writer_lock
 
 REQUIRED_TABLES = ("extractions", "extraction_log", "workflow_runs")
 """Tables every evidence store has; a table added to the store later may be missing from an older one."""
-
-LOG_TABLES = ("extractions", "extraction_log")
-"""Numbered per store: renumbered on merge instead of matched by key."""
 
 RANKS: dict[str, str] = {
     "workflow_runs": (
@@ -146,8 +141,8 @@ def _merge(target_path: Path, sources: list[tuple[Path, sqlite3.Connection]]) ->
             quarters |= {row[0] for row in reader.execute("select distinct quarter from extractions")}
             _merge_extractions(conn, reader, Path(source), summary)
             present = {row[0] for row in reader.execute("select name from sqlite_master where type = 'table'")}
-            for table in TABLES:
-                if table in present and table not in DERIVED_TABLES + LOG_TABLES:
+            for table in tables_of("evidence"):
+                if table in present:
                     _merge_table(conn, reader, table, summary)
         if summary.changed:
             summary.invalidated_quarters = _invalidate_evaluations(conn, quarters)
@@ -175,9 +170,11 @@ def _open_source(source: Path, target: Path) -> sqlite3.Connection:
         missing = [name for name in REQUIRED_TABLES if name not in present]
         if missing:
             raise UsageError(f"{source} is not an evidence store (no table {', '.join(missing)})")
-        for name, (_, pk) in TABLES.items():
-            if name in present and not set(pk) <= _columns(reader, name):
-                raise UsageError(f"{source} is not an evidence store (table {name} lacks its key {', '.join(pk)})")
+        for name, table in TABLES.items():
+            if name in present and not set(table.key) <= _columns(reader, name):
+                raise UsageError(
+                    f"{source} is not an evidence store (table {name} lacks its key {', '.join(table.key)})"
+                )
     except sqlite3.DatabaseError as error:
         reader.close()
         raise UsageError(f"{source} is not an evidence store ({error})") from None
@@ -212,7 +209,7 @@ def _stage(conn: sqlite3.Connection, reader: sqlite3.Connection, table: str, col
 
 
 def _merge_table(conn: sqlite3.Connection, reader: sqlite3.Connection, table: str, summary: MergeSummary) -> None:
-    pk = TABLES[table][1]
+    pk = TABLES[table].key
     columns = sorted(_columns(conn, table) & _columns(reader, table))
     staged = _stage(conn, reader, table, columns)
     column_list = ", ".join(f"[{c}]" for c in columns)
@@ -301,10 +298,11 @@ def _merge_extractions(conn: sqlite3.Connection, reader: sqlite3.Connection, sou
 
 
 def _invalidate_evaluations(conn: sqlite3.Connection, quarters: set[str]) -> list[str]:
+    """Remove every derived row of the quarters whose evidence changed; the evaluated ones are named."""
     stale = sorted(row[0] for row in conn.execute("select quarter from main.evaluations") if row[0] in quarters)
-    for quarter in stale:
-        conn.execute("delete from main.verdicts where quarter = ?", [quarter])
-        conn.execute("delete from main.evaluations where quarter = ?", [quarter])
+    for quarter in sorted(quarters):
+        for table in tables_of("derived"):
+            conn.execute(f"delete from main.[{table}] where quarter = ?", [quarter])
     return stale
 
 

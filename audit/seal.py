@@ -103,7 +103,7 @@ def row_digest(table: str, row: dict) -> str:
 
 def row_key(table: str, row: dict) -> str:
     """The row's primary key values as a JSON list: how seals name a row."""
-    return json.dumps([row[column] for column in TABLES[table][1]], separators=(",", ":"), ensure_ascii=False)
+    return json.dumps([row[column] for column in TABLES[table].key], separators=(",", ":"), ensure_ascii=False)
 
 
 def rows_digest(entries: list[tuple[str, str, str]]) -> str:

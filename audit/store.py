@@ -13,20 +13,38 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import sqlite_utils
 
 from audit.errors import UsageError
+from audit.patterns import register as register_patterns
 
-SCHEMA_VERSION = 1
+Kind = Literal["evidence", "log", "derived"]
 
-# table name -> (columns with types, primary key)
-TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
-    "extractions": (
+
+@dataclass(frozen=True)
+class Table:
+    """A table's columns, key and kind; merge and invalidation follow from the kind.
+
+    evidence  what GitHub showed us: merged by key, the row holding more evidence wins
+    log       numbered per store (extractions and their queries): renumbered on merge
+    derived   recomputed from the evidence by `evaluate`: never merged, and dropped for a
+              quarter whose evidence changed
+    """
+
+    columns: dict[str, type]
+    key: tuple[str, ...]
+    kind: Kind = "evidence"
+
+
+TABLES: dict[str, Table] = {
+    "extractions": Table(
         {
             "extraction_id": int,
             "started_at": str,
@@ -39,8 +57,9 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
             "requests": int,
         },
         ("extraction_id",),
+        "log",
     ),
-    "extraction_log": (
+    "extraction_log": Table(
         {
             "log_id": int,
             "extraction_id": int,
@@ -55,8 +74,9 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
             "not_modified": int,
         },
         ("log_id",),
+        "log",
     ),
-    "run_windows": (
+    "run_windows": Table(
         {
             "repository": str,
             "window_start": str,
@@ -68,11 +88,11 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("repository", "window_start", "window_end"),
     ),
-    "conditional_requests": (
+    "conditional_requests": Table(
         {"key": str, "etag": str, "captured_at": str},
         ("key",),
     ),
-    "repositories": (
+    "repositories": Table(
         {
             "full_name": str,
             "default_branch": str,
@@ -83,7 +103,7 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("full_name",),
     ),
-    "environment_snapshots": (
+    "environment_snapshots": Table(
         {
             "repository": str,
             "environment": str,
@@ -97,7 +117,7 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("repository", "environment", "captured_at"),
     ),
-    "workflow_runs": (
+    "workflow_runs": Table(
         {
             "repository": str,
             "run_id": int,
@@ -122,7 +142,7 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("repository", "run_id"),
     ),
-    "jobs": (
+    "jobs": Table(
         {
             "job_id": int,
             "repository": str,
@@ -138,7 +158,7 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("job_id",),
     ),
-    "approvals": (
+    "approvals": Table(
         {
             "repository": str,
             "run_id": int,
@@ -151,11 +171,11 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("repository", "run_id", "seq"),
     ),
-    "run_captures": (
+    "run_captures": Table(
         {"repository": str, "run_id": int, "what": str, "captured_at": str, "detail": str},
         ("repository", "run_id", "what"),
     ),
-    "degraded_lookups": (
+    "degraded_lookups": Table(
         {
             "repository": str,
             "piece": str,
@@ -170,7 +190,7 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("repository", "piece", "subject"),
     ),
-    "deployments": (
+    "deployments": Table(
         {
             "deployment_id": int,
             "repository": str,
@@ -190,7 +210,7 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("deployment_id",),
     ),
-    "deployment_statuses": (
+    "deployment_statuses": Table(
         {
             "status_id": int,
             "deployment_id": int,
@@ -205,11 +225,11 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("status_id",),
     ),
-    "commit_pulls": (
+    "commit_pulls": Table(
         {"repository": str, "sha": str, "pr_numbers": str, "captured_at": str},
         ("repository", "sha"),
     ),
-    "pull_requests": (
+    "pull_requests": Table(
         {
             "repository": str,
             "number": int,
@@ -227,7 +247,7 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("repository", "number"),
     ),
-    "reviews": (
+    "reviews": Table(
         {
             "review_id": int,
             "repository": str,
@@ -241,7 +261,7 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("review_id",),
     ),
-    "artifacts": (
+    "artifacts": Table(
         {
             "artifact_id": int,
             "repository": str,
@@ -262,7 +282,7 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("artifact_id",),
     ),
-    "scan_findings": (
+    "scan_findings": Table(
         {
             "artifact_id": int,
             "seq": int,
@@ -275,7 +295,7 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("artifact_id", "seq"),
     ),
-    "branch_snapshots": (
+    "branch_snapshots": Table(
         {
             "repository": str,
             "branch": str,
@@ -290,7 +310,7 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("repository", "branch", "captured_at", "source"),
     ),
-    "audit_log_reads": (
+    "audit_log_reads": Table(
         {
             "organization": str,
             "captured_at": str,
@@ -301,7 +321,7 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("organization", "captured_at"),
     ),
-    "audit_log_events": (
+    "audit_log_events": Table(
         {
             "document_id": str,
             "organization": str,
@@ -315,23 +335,25 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
         },
         ("document_id",),
     ),
-    "workflow_files": (
+    "workflow_files": Table(
         {"repository": str, "path": str, "commit_sha": str, "blob_sha": str, "captured_at": str},
         ("repository", "path", "commit_sha"),
     ),
-    "workflow_blobs": (
+    "workflow_blobs": Table(
         {"repository": str, "blob_sha": str, "text": str, "captured_at": str},
         ("repository", "blob_sha"),
     ),
-    "evaluations": (
+    "evaluations": Table(
         {"quarter": str, "evaluated_at": str, "settings": str, "population": int, "demo": int},
         ("quarter",),
+        "derived",
     ),
-    "population": (
+    "population": Table(
         {"quarter": str, "repository": str, "run_id": int, "environment": str, "deployment_id": int},
         ("quarter", "repository", "run_id", "environment"),
+        "derived",
     ),
-    "verdicts": (
+    "verdicts": Table(
         {
             "quarter": str,
             "repository": str,
@@ -343,6 +365,7 @@ TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
             "evidence": str,
         },
         ("quarter", "repository", "run_id", "environment", "control_id"),
+        "derived",
     ),
 }
 
@@ -372,30 +395,66 @@ def open_store(path: str | os.PathLike | None = None, *, create: bool = True) ->
     db_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         db = sqlite_utils.Database(db_path)
+        register_patterns(db.conn)
         ensure_schema(db)
     except sqlite3.DatabaseError as error:
         raise UsageError(f"{db_path} is not an evidence store ({error})") from None
     return db
 
 
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create missing tables, columns and indexes; existing rows are left alone.
+def tables_of(kind: Kind) -> tuple[str, ...]:
+    """The names of every table of one kind, in declaration order."""
+    return tuple(name for name, table in TABLES.items() if table.kind == kind)
 
-    A column added to `TABLES` later is added to an older store as NULL for its rows.
+
+def _drop_orphaned_derived_rows(db: sqlite_utils.Database) -> None:
+    """Version 2: derived rows of a quarter with no evaluation are stale (merge once copied
+    `population` as evidence and left it behind when it removed the evaluation)."""
+    for name in tables_of("derived"):
+        if name != "evaluations" and db[name].exists():
+            db.execute(f"delete from [{name}] where quarter not in (select quarter from evaluations)")
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_drop_orphaned_derived_rows,)
+"""Data changes between schema versions: MIGRATIONS[i] upgrades version i + 1 to i + 2.
+
+Tables and columns need no entry: `ensure_schema` creates any that `TABLES` declares and a
+store lacks. A change to what stored rows mean appends a function here."""
+
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Create missing tables, columns and indexes, then run the migrations the store has not seen.
+
+    Existing rows are left alone except by a migration. A store written by a newer
+    soc2-audit (a higher version) is refused rather than misread.
     """
     db.execute("PRAGMA journal_mode=WAL") if not db.memory else None
-    for name, (columns, pk) in TABLES.items():
-        table = db[name]
-        if not table.exists():
-            table.create(columns, pk=pk[0] if len(pk) == 1 else pk, not_null=set(pk))
-            continue
-        existing = set(table.columns_dict)
-        for column, column_type in columns.items():
-            if column not in existing:
-                table.add_column(column, column_type)
-    for name, columns in INDEXES:
-        db[name].create_index(columns, if_not_exists=True)
-    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise UsageError(
+            f"evidence store has schema version {version}, newer than this soc2-audit's {SCHEMA_VERSION}: upgrade"
+        )
+    fresh = not db.table_names()
+    with db.conn:
+        for name, table in TABLES.items():
+            handle = db.table(name)
+            if not handle.exists():
+                handle.create(
+                    table.columns, pk=table.key[0] if len(table.key) == 1 else table.key, not_null=set(table.key)
+                )
+                continue
+            present = handle.columns_dict
+            for column, column_type in table.columns.items():
+                if column not in present:
+                    handle.add_column(column, column_type)
+        for name, columns in INDEXES:
+            db.table(name).create_index(columns, if_not_exists=True)
+        if not fresh:
+            for migration in MIGRATIONS[max(version, 1) - 1 :]:
+                migration(db)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
 def now_utc() -> str:
@@ -411,8 +470,8 @@ def upsert_all(db: sqlite_utils.Database, table: str, rows: Iterable[dict]) -> N
     """Insert or update rows by the table's primary key."""
     rows = list(rows)
     if rows:
-        pk = TABLES[table][1]
-        db[table].upsert_all(rows, pk=pk[0] if len(pk) == 1 else pk)
+        key = TABLES[table].key
+        db.table(table).upsert_all(rows, pk=key[0] if len(key) == 1 else key)
 
 
 def snapshot(db: sqlite_utils.Database, destination: Path) -> None:

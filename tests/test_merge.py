@@ -23,14 +23,14 @@ from audit.errors import UsageError
 from audit.extract import Extractor, GitHubClient
 from audit.merge import merge_stores
 from audit.quarter import Quarter
-from audit.store import TABLES, open_store, upsert_all
+from audit.store import SCHEMA_VERSION, TABLES, open_store, tables_of, upsert_all
 from tests.conftest import clean_env, run_cli
 
 REPOSITORY = "acme-fintech/ledger"
 EARLY = datetime(2024, 4, 20, 6, tzinfo=UTC)
 LATE = datetime(2024, 7, 1, 6, tzinfo=UTC)
 SHARD_TIMES = {"shard-1.db": datetime(2024, 5, 1, 6, tzinfo=UTC), "shard-2.db": datetime(2024, 5, 8, 6, tzinfo=UTC)}
-EVIDENCE_TABLES = [name for name in TABLES if name not in ("extractions", "extraction_log", "evaluations", "verdicts")]
+EVIDENCE_TABLES = tables_of("evidence")
 
 
 def extract(path: Path, as_of: datetime) -> None:
@@ -61,7 +61,7 @@ def stores(tmp_path_factory):
 
 
 def keys(path: Path, table: str) -> set[tuple]:
-    pk = ", ".join(TABLES[table][1])
+    pk = ", ".join(TABLES[table].key)
     with sqlite3.connect(path) as conn:
         return set(conn.execute(f"select {pk} from [{table}]"))
 
@@ -238,6 +238,30 @@ def test_new_evidence_removes_the_stale_evaluation(tmp_path):
     assert db["verdicts"].count == 0
 
 
+def test_the_population_is_derived_never_merged(tmp_path):
+    """The population is recomputed by `evaluate`: a merge neither copies a shard's nor keeps a stale one."""
+    extraction = {"extraction_id": 1, "started_at": "2024-05-01T00:00:00+00:00", "quarter": "2024Q2"}
+
+    def member(run_id: int, quarter: str = "2024Q2") -> dict:
+        return {"quarter": quarter, "repository": REPOSITORY, "run_id": run_id, "environment": "production"}
+
+    target = store_with(
+        tmp_path / "target.db",
+        evaluations=[{"quarter": "2024Q2", "population": 1}, {"quarter": "2024Q1", "population": 1}],
+        population=[member(1), member(5, "2024Q1")],
+    )
+    source = store_with(
+        tmp_path / "source.db",
+        extractions=[extraction],
+        workflow_runs=[run()],
+        evaluations=[{"quarter": "2024Q2", "population": 1}],
+        population=[member(2)],
+    )
+    merge_stores(target, [source])
+    db = sqlite_utils.Database(target)
+    assert [(r["quarter"], r["run_id"]) for r in db["population"].rows] == [("2024Q1", 5)]
+
+
 def test_a_failed_merge_leaves_the_target_untouched(tmp_path, monkeypatch):
     import audit.merge
 
@@ -286,3 +310,38 @@ def test_cli_rejects_a_file_that_is_not_a_store(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "shard.db is not an evidence store" in lines[0], result.stderr
+
+
+# -- the store's schema -----------------------------------------------------------------------
+
+
+def test_an_older_store_gains_new_columns_and_loses_orphaned_derived_rows(tmp_path):
+    """Schema version 1 (before migrations): a table lacking a column, a population left without its evaluation."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "create table workflow_runs (repository text not null, run_id integer not null, "
+            "primary key (repository, run_id))"
+        )
+        conn.execute("insert into workflow_runs values ('acme/api', 1)")
+        conn.execute("create table evaluations (quarter text primary key not null, population integer)")
+        conn.execute(
+            "create table population (quarter text not null, repository text not null, run_id integer not null, "
+            "environment text not null, deployment_id integer, primary key (quarter, repository, run_id, environment))"
+        )
+        conn.execute("insert into population values ('2024Q2', 'acme/api', 1, 'production', 7)")
+        conn.execute("pragma user_version = 1")
+    db = open_store(path)
+    assert set(TABLES["workflow_runs"].columns) <= set(db["workflow_runs"].columns_dict)
+    assert db["workflow_runs"].get(("acme/api", 1))["head_sha"] is None
+    assert db["population"].count == 0
+    assert db.execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION > 1
+
+
+def test_a_store_from_a_newer_version_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    open_store(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"pragma user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(UsageError, match="newer than this soc2-audit"):
+        open_store(path)

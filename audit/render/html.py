@@ -17,11 +17,9 @@ import jinja2
 from audit.errors import AuditError
 from audit.render import view
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
-"""`templates/` at the repository root, beside the `audit` package (installed editable).
-
-Located from this file rather than `audit.__file__`, which is None when `audit` resolves as
-a namespace package (an editable install made before `audit/__init__.py` existed)."""
+TEMPLATE_DIRS = (Path(__file__).resolve().parents[1] / "templates", Path(__file__).resolve().parents[2] / "templates")
+"""Where the report templates are: `audit/templates/` in an installed wheel (pyproject maps the
+top-level `templates/` there), else `templates/` at the root of a source checkout."""
 
 REPORT_TEMPLATE = "report.html.j2"
 
@@ -29,13 +27,11 @@ REPORT_TEMPLATE = "report.html.j2"
 @cache
 def environment() -> jinja2.Environment:
     """The jinja2 environment (autoescape everywhere, StrictUndefined)."""
-    if not (TEMPLATES_DIR / REPORT_TEMPLATE).is_file():
-        raise AuditError(
-            f"report templates not found in {TEMPLATES_DIR}: run from a source checkout "
-            "installed with `pip install -e .`"
-        )
+    found = [directory for directory in TEMPLATE_DIRS if (directory / REPORT_TEMPLATE).is_file()]
+    if not found:
+        raise AuditError(f"report templates not found in {' or '.join(map(str, TEMPLATE_DIRS))}: reinstall soc2-audit")
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        loader=jinja2.FileSystemLoader(found[0]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

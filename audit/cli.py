@@ -352,7 +352,11 @@ def sample(quarter, size, seed, db_path, output_dir):
 @cli.command(name="quarter")
 @click.option("--previous", is_flag=True, help="Print the quarter before the one containing the date.")
 @click.option("--date", "day", default=None, metavar="YYYY-MM-DD", help="The date [default: today].")
-@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone in which 'today' is taken.")
+@click.option(
+    "--timezone",
+    default=None,
+    help="Time zone in which 'today' is taken [default: audit.toml's timezone, else UTC].",
+)
 def quarter_command(previous, day, timezone):
     """Print the quarter containing a date (default today), or with --previous the one before.
 
@@ -368,7 +372,9 @@ def quarter_command(previous, day, timezone):
             day = date.fromisoformat(day)
         except ValueError:
             raise UsageError(f"invalid date {day!r}: expected YYYY-MM-DD, e.g. 2025-01-02") from None
-    click.echo(str(pipeline.quarter_of(day, timezone=timezone, previous=previous)))
+    if day is None and timezone is None:
+        timezone = load_settings().timezone
+    click.echo(str(pipeline.quarter_of(day, timezone=timezone or "UTC", previous=previous)))
 
 
 @cli.command()

@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
 from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Any
 
-from dateutil import tz
 from pydantic import AfterValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 
+from audit import times
 from audit.errors import UsageError
 from audit.scans.severity import SEVERITIES, parse_threshold
 
@@ -48,7 +48,7 @@ def _threshold(value: str) -> str:
 
 
 def _time_zone(name: str) -> str:
-    if tz.gettz(name) is None:
+    if times.zone(name) is None:
         raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin")
     return name
 

@@ -12,7 +12,6 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 
 from audit.config import Settings
 from audit.controls import CONTROLS, evaluate_all
@@ -31,6 +30,7 @@ from audit.period import Period, as_period
 from audit.quarter import Quarter
 from audit.reperform import run_sql
 from audit.store import now_utc, to_json, upsert_all
+from audit.times import iso_z, parse
 
 VERDICT_COLUMNS = ("quarter", "repository", "run_id", "environment", "control_id", "verdict", "detail", "evidence")
 """The columns of a stored verdict, in the order `evaluate_quarter` writes them."""
@@ -137,8 +137,8 @@ def population_keys(db, quarter: Quarter, settings: Settings) -> list[dict]:
     return run_sql(
         db,
         "population",
-        start=_iso_z(start),
-        end=_iso_z(end),
+        start=iso_z(start),
+        end=iso_z(end),
         environments=to_json(list(settings.production_environments)),
     )
 
@@ -293,7 +293,7 @@ class _EvidenceIndex:
             actor=run["actor"],
             triggering_actor=run["triggering_actor"],
             event=run["event"],
-            created_at=_time(run["created_at"]),
+            created_at=parse(run["created_at"]),
             html_url=run["html_url"],
             deploy_job=deploy_job,
             jobs_captured="jobs" in captured,
@@ -308,7 +308,7 @@ class _EvidenceIndex:
             ),
             statuses_captured=deployment["statuses_captured_at"] is not None,
             statuses=tuple(
-                DeploymentStatus(row["status_id"], row["state"], _time(row["created_at"]))
+                DeploymentStatus(row["status_id"], row["state"], parse(row["created_at"]))
                 for row in self.statuses.get(key["deployment_id"], [])
             ),
             required_reviewers=self.required_reviewers.get((repository, environment)),
@@ -350,7 +350,7 @@ class _EvidenceIndex:
 
     def _pull_request_record(self, repository: str, row: dict) -> PullRequest:
         reviews = tuple(
-            Review(r["review_id"], r["user"], r["state"], _time(r["submitted_at"]), r["commit_id"])
+            Review(r["review_id"], r["user"], r["state"], parse(r["submitted_at"]), r["commit_id"])
             for r in self.reviews.get((repository, row["number"]), [])
         )
         labels = row.get("labels")
@@ -358,13 +358,13 @@ class _EvidenceIndex:
             row["number"],
             row["author"],
             row["title"],
-            _time(row["merged_at"]),
+            parse(row["merged_at"]),
             row["merge_commit_sha"],
             row["head_sha"],
             row["html_url"],
             reviews,
             None if labels is None else tuple(json.loads(labels)),
-            _time(row["reviews_captured_at"]),
+            parse(row["reviews_captured_at"]),
             reviews_captured=row["reviews_captured_at"] is not None,
         )
 
@@ -401,16 +401,7 @@ def _job(row: dict) -> Job:
         row["name"],
         row["status"],
         row["conclusion"],
-        _time(row["started_at"]),
-        _time(row["completed_at"]),
+        parse(row["started_at"]),
+        parse(row["completed_at"]),
         row["run_attempt"],
     )
-
-
-def _time(value: str | None) -> datetime | None:
-    """GitHub's ISO 8601 timestamps (Python 3.11's parser reads the trailing Z)."""
-    return datetime.fromisoformat(value) if value else None
-
-
-def _iso_z(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

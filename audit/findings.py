@@ -22,6 +22,7 @@ from audit.quarter import Quarter
 from audit.sample import report_sample
 from audit.seal import seal_timeline
 from audit.settings_history import settings_in_force
+from audit.times import iso, iso_z
 
 
 def build_findings(
@@ -76,7 +77,7 @@ def build_findings(
                 "head_branch": evidence.head_branch,
                 "actor": evidence.actor,
                 "triggering_actor": evidence.triggering_actor,
-                "created_at": _iso(evidence.created_at),
+                "created_at": iso(evidence.created_at),
                 "outcome": outcome(evidence),
                 "html_url": evidence.html_url,
                 "pr_number": pr.number if pr else None,
@@ -84,8 +85,8 @@ def build_findings(
                 "pr_title": pr.title if pr else None,
                 "pr_approvers": sorted(pr_approvers(evidence)),
                 "deploy_approvers": sorted(deploy_approvers(evidence)),
-                "approval_requested_at": _iso(requested_at),
-                "approved_at": _iso(approved_at),
+                "approval_requested_at": iso(requested_at),
+                "approved_at": iso(approved_at),
                 "oidc_token": oidc_capable(workflows.get((evidence.repository, evidence.run_id)), deploy_job),
                 "controls": verdicts.get(key, {}),
                 "responses": responses.get(key, {}),
@@ -182,10 +183,10 @@ def _emergency_entry(evidence, settings: Settings, result: dict | None) -> dict 
         "html_url": evidence.html_url,
         "head_branch": evidence.head_branch,
         "reason": review.reason,
-        "deployed_at": _iso(review.deployed_at),
-        "review_deadline": _iso(review.deadline),
+        "deployed_at": iso(review.deployed_at),
+        "review_deadline": iso(review.deadline),
         "pr_number": review.pull_request.number if review.pull_request else None,
-        "approved_at": _iso(review.approved_at),
+        "approved_at": iso(review.approved_at),
         "approvers": list(review.approvers),
         "verdict": verdict,
         "status": status,
@@ -199,7 +200,7 @@ def _workflow_texts(db, start, end) -> dict:
         "join workflow_files f on f.repository = r.repository and f.path = r.path and f.commit_sha = r.head_sha "
         "join workflow_blobs b on b.repository = f.repository and b.blob_sha = f.blob_sha "
         "where r.created_at >= ? and r.created_at < ?",
-        [_iso_z(start), _iso_z(end)],
+        [iso_z(start), iso_z(end)],
     )
     return {(row["repository"], row["run_id"]): row["text"] for row in rows}
 
@@ -258,7 +259,7 @@ def completeness(db, quarter: Quarter, settings: Settings, deployments: list[dic
             [start.isoformat(), end.isoformat()],
         )
     ]
-    start_z, end_z = _iso_z(start), _iso_z(end)
+    start_z, end_z = iso_z(start), iso_z(end)
     population_runs = {(d["repository"], d["run_id"]) for d in deployments}
     mismatches = [
         {
@@ -320,11 +321,3 @@ def _extraction_log(db, quarter: Quarter) -> list[dict]:
         [json.dumps([row["extraction_id"] for row in extractions_overlapping(db, quarter)])],
     )
     return [dict(row) for row in rows]
-
-
-def _iso(moment) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def _iso_z(moment) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -22,12 +22,11 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dateutil import tz
-
+from audit import times
 from audit.config import Environment, Settings
 from audit.errors import UsageError
 from audit.period import Period
@@ -38,7 +37,7 @@ if TYPE_CHECKING:
     from github.Auth import Auth
 
     from audit.evaluate import EvaluationSummary
-    from audit.extract.capture import ExtractionSummary
+    from audit.extract import ExtractionSummary
     from audit.extract.doctor import Probe
     from audit.merge import MergeSummary
     from audit.signing import SigningIdentity, VerificationReport
@@ -364,10 +363,10 @@ def sample(
 def quarter_of(day: date | None = None, *, timezone: str = "UTC", previous: bool = False) -> Quarter:
     """The quarter containing `day` (default: today in `timezone`), or with `previous` the one before."""
     if day is None:
-        zone = tz.gettz(timezone)
+        zone = times.zone(timezone)
         if zone is None:
             raise UsageError(f"unknown time zone {timezone!r}: use an IANA name such as Europe/Berlin")
-        day = datetime.now(zone).date()
+        day = times.utc_now().astimezone(zone).date()
     found = Quarter.containing(day)
     return found.previous() if previous else found
 

@@ -6,8 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 
-from dateutil import tz
-
+from audit import times
 from audit.errors import UsageError
 
 _QUARTER = re.compile(r"^(?P<year>\d{4})Q(?P<number>[1-4])$")
@@ -48,7 +47,7 @@ class Quarter:
 
     def bounds(self, zone: str | tzinfo = "UTC") -> tuple[datetime, datetime]:
         """`[start, end)` as aware UTC datetimes, the quarter taken in time zone `zone`."""
-        zone_info = zone if isinstance(zone, tzinfo) else tz.gettz(zone)
+        zone_info = zone if isinstance(zone, tzinfo) else times.zone(zone)
         if zone_info is None:
             raise UsageError(f"unknown time zone {zone!r}: use an IANA name such as Europe/Berlin")
         start_day, end_day = self.first_day(), self.next().first_day()

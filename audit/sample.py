@@ -24,6 +24,7 @@ from audit.controls import deploy_approvers, outcome, pr_approvers
 from audit.evaluate import load_deployments, stored_verdicts
 from audit.evidence import DeploymentEvidence, approval_times
 from audit.quarter import Quarter
+from audit.times import iso
 
 ALGORITHM = (
     "sha256('<seed>:<repository>:<run_id>:<environment>') per deployment, the SIZE smallest hex digests, ascending"
@@ -131,15 +132,15 @@ def _item(d: DeploymentEvidence, seed: str, verdicts: dict) -> dict:
             "default_branch": d.default_branch,
             "actor": d.actor,
             "triggering_actor": d.triggering_actor,
-            "created_at": _iso(d.created_at),
+            "created_at": iso(d.created_at),
             "html_url": d.html_url,
             "outcome": outcome(d),
         },
         "deploy_job": _plain(d.deploy_job),
         "jobs": [_plain(job) for job in d.jobs],
         "approvals": [_plain(a) for a in d.approvals],
-        "approval_requested_at": _iso(requested_at),
-        "approved_at": _iso(approved_at),
+        "approval_requested_at": iso(requested_at),
+        "approved_at": iso(approved_at),
         "deployment_statuses": [_plain(s) for s in d.statuses],
         "pull_request": _plain(pr),
         "pr_approvers": sorted(pr_approvers(d)),
@@ -161,8 +162,4 @@ def _iso_all(value):
         return {k: _iso_all(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_iso_all(v) for v in value]
-    return _iso(value) if isinstance(value, datetime) else value
-
-
-def _iso(moment):
-    return moment.isoformat() if isinstance(moment, datetime) else moment
+    return iso(value) if isinstance(value, datetime) else value

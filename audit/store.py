@@ -16,7 +16,6 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +23,7 @@ import sqlite_utils
 
 from audit.errors import UsageError
 from audit.patterns import register as register_patterns
+from audit.times import utc_now
 
 Kind = Literal["evidence", "log", "derived"]
 
@@ -459,7 +459,7 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
 
 def now_utc() -> str:
     """Capture time in ISO 8601 UTC, second precision."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
+    return utc_now().isoformat()
 
 
 def to_json(value) -> str:

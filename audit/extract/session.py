@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from audit import times
 from audit.capture_store import CaptureStore
 from audit.config import Settings
 from audit.extract.client import GitHubClient
@@ -36,10 +37,5 @@ class CaptureSession:
     """Cleared when `/graphql` answers 401/403/404: per-run REST from then on."""
 
 
-def iso_z(moment: datetime) -> str:
-    """GitHub's timestamp form, which the store keeps and compares as text."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+iso_z = times.iso_z
+parse_time = times.parse

@@ -13,10 +13,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime, timedelta, tzinfo
 
-from audit import reperform
+from audit import reperform, times
 
 VERDICT_ORDER = ("pass", "fail", "not_available", "error", "not_applicable")
 """Order of verdicts in tables, legends and stacked bars."""
@@ -44,15 +43,12 @@ def limited(rows: list, limit: int | None) -> Limited:
     return Limited(rows if limit is None else rows[:limit], len(rows))
 
 
-def report_zone(findings: dict) -> ZoneInfo:
-    """The time zone the quarter was taken in (UTC when unknown)."""
-    try:
-        return ZoneInfo(findings["period"].get("timezone") or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+def report_zone(findings: dict) -> tzinfo:
+    """The time zone the quarter was taken in (UTC when unknown): the report shows times in it."""
+    return times.zone(findings["period"].get("timezone") or "UTC") or UTC
 
 
-def local_time(value: str | None, zone: ZoneInfo, *, seconds: bool = False) -> str:
+def local_time(value: str | None, zone: tzinfo, *, seconds: bool = False) -> str:
     """An ISO timestamp shown as "2024-04-03 14:22" in `zone`; "" for None; a plain date as is."""
     if not value:
         return ""
@@ -91,7 +87,7 @@ def _axis(maximum: int, height: float) -> dict:
     return {"top": top, "ticks": ticks}
 
 
-def weekly_chart(findings: dict, zone: ZoneInfo) -> dict:
+def weekly_chart(findings: dict, zone: tzinfo) -> dict:
     """Deployments per ISO week of the quarter (weeks cut by the period boundaries included)."""
     start = datetime.fromisoformat(findings["period"]["start"]).astimezone(zone)
     end = datetime.fromisoformat(findings["period"]["end"]).astimezone(zone)
@@ -150,7 +146,7 @@ def _quarter_of(moment: datetime) -> str:
     return f"{moment.year}Q{(moment.month - 1) // 3 + 1}"
 
 
-def trend_chart(findings: dict, zone: ZoneInfo) -> dict:
+def trend_chart(findings: dict, zone: tzinfo) -> dict:
     """Per control, one 100 % bar per calendar quarter of the period (verdict shares), so an
     auditor sees at a glance whether exceptions cluster in time. Quarters are taken in the
     report's time zone, like the period; a quarter the period only partly covers is marked."""

@@ -70,6 +70,8 @@ class Generator(_Open):
 
     name: Literal["soc2-audit"]
     version: Text
+    libraries: dict[str, str | None] = {}
+    """Versions of the libraries that shape the output (PyGithub, WeasyPrint, pyHanko), to reproduce a re-render."""
 
 
 class Result(_Strict):

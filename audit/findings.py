@@ -8,6 +8,7 @@ re-render from the same store byte-identical.
 from __future__ import annotations
 
 import json
+from importlib import metadata
 
 from audit import __version__
 from audit.config import Settings
@@ -100,7 +101,7 @@ def build_findings(
         "quarter": str(quarter),
         "period": {"start": start.isoformat(), "end": end.isoformat(), "timezone": settings.timezone},
         "generated_at": evaluation["evaluated_at"],
-        "generator": {"name": "soc2-audit", "version": __version__},
+        "generator": {"name": "soc2-audit", "version": __version__, "libraries": library_versions()},
         "demo": bool(evaluation["demo"]),
         "organization": organization,
         "repositories": repositories,
@@ -203,6 +204,21 @@ def _workflow_texts(db, start, end) -> dict:
         [iso_z(start), iso_z(end)],
     )
     return {(row["repository"], row["run_id"]): row["text"] for row in rows}
+
+
+OUTPUT_LIBRARIES = ("PyGithub", "WeasyPrint", "pyHanko")
+"""The libraries whose version shapes the evidence package: a re-render with the same ones is reproducible."""
+
+
+def library_versions() -> dict[str, str | None]:
+    """Installed version of each of `OUTPUT_LIBRARIES` (None when not installed)."""
+    found: dict[str, str | None] = {}
+    for name in OUTPUT_LIBRARIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
 
 
 UNLINKED_DEPLOY_RUNS = """

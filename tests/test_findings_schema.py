@@ -217,3 +217,9 @@ def test_build_findings_refuses_a_document_the_schema_would_reject(demo_report):
     _first_deployment(findings)["controls"]["scan.clean"]["verdict"] = "passed"
     with pytest.raises(ValidationError, match="verdict"):
         check_findings(findings)
+
+
+def test_findings_record_the_versions_that_shape_the_output(demo_findings):
+    libraries = demo_findings["generator"]["libraries"]
+    assert set(libraries) == {"PyGithub", "WeasyPrint", "pyHanko"}
+    assert all(version for version in libraries.values()), libraries

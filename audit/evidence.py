@@ -170,8 +170,6 @@ class DeploymentEvidence:
     required_reviewers: int | None = None
     """Required reviewers of the production environment at capture time; None unknown."""
     artifacts: tuple[Artifact, ...] = ()
-    lost_artifacts: tuple[str, ...] = ()
-    """Names of artifacts known to have existed but not captured (expired, 410)."""
     gaps: tuple[EvidenceGap, ...] = ()
     """Pieces GitHub refused (a permission the token lacks), still uncaptured."""
 

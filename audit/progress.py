@@ -26,9 +26,6 @@ class Reporter:
     def say(self, message: str, style: str | None = None) -> None:
         self.console.print(message, style=style, markup=False, soft_wrap=True)
 
-    def __call__(self, message: str) -> None:
-        self.say(message)
-
     @contextmanager
     def bar(self, description: str, total: int):
         """A bar on a terminal; otherwise a line at the start, every PLAIN_EVERY items, and the end."""

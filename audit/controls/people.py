@@ -253,14 +253,13 @@ class LostArtifact:
     """An artifact of the run that may have been scan evidence but was never captured."""
 
     name: str
-    artifact_id: int | None
-    """None for artifacts known only by name (`DeploymentEvidence.lost_artifacts`)."""
+    artifact_id: int
     reason: str
     """expired or unreadable."""
 
     @property
     def reference(self) -> str:
-        return f"artifacts:{self.artifact_id}" if self.artifact_id is not None else f"artifacts:{self.name}"
+        return f"artifacts:{self.artifact_id}"
 
 
 def captured_scan_artifacts(deployment: DeploymentEvidence) -> tuple[Artifact, ...]:
@@ -277,20 +276,15 @@ def lost_scan_artifacts(deployment: DeploymentEvidence) -> tuple[LostArtifact, .
 
     A lost artifact whose format was recognised (e.g. a SARIF file over the size cap) is
     scan evidence for certain; one whose content is unknown counts unless its name rules
-    it out (`might_be_scan_evidence`). Names in `lost_artifacts` without a row are lost too.
+    it out (`might_be_scan_evidence`).
     """
     lost: list[LostArtifact] = []
-    recorded: set[str] = set()
     for artifact in deployment.artifacts:
-        recorded.add(artifact.name)
         if artifact.capture_status in ("captured", "not_scan"):
             continue
         if artifact.is_scan_evidence or might_be_scan_evidence(artifact.name):
             reason = artifact.capture_status if artifact.capture_status in LOST_CAPTURE_STATUSES else "not captured"
             lost.append(LostArtifact(artifact.name, artifact.artifact_id, reason))
-    for name in deployment.lost_artifacts:
-        if name not in recorded and might_be_scan_evidence(name):
-            lost.append(LostArtifact(name, None, "expired"))
     return tuple(lost)
 
 

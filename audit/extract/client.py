@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import github
 import requests
@@ -499,11 +499,6 @@ class GitHubClient:
         if len(content) > MAX_ARTIFACT_BYTES:
             return "unreadable", None, f"artifact larger than {MAX_ARTIFACT_BYTES} bytes"
         return "ok", content, None
-
-
-def environment_url(repo_url: str, name: str) -> str:
-    """Environment names must be URL-encoded, `/` included."""
-    return f"{repo_url}/environments/{quote(name, safe='')}"
 
 
 def _kind(url: str) -> str:

@@ -188,7 +188,6 @@ def make_deployment(
     jobs: Iterable[Job] | None = None,
     jobs_captured: bool = True,
     artifacts: Iterable[Artifact] | None = None,
-    lost_artifacts: Iterable[str] = (),
 ) -> DeploymentEvidence:
     """A deployment; every argument defaults to the clean case described in the module."""
     if triggering_actor is _DEFAULT:
@@ -248,7 +247,6 @@ def make_deployment(
         statuses=tuple(statuses),
         required_reviewers=required_reviewers,
         artifacts=tuple(artifacts),
-        lost_artifacts=tuple(lost_artifacts),
     )
 
 

@@ -42,7 +42,6 @@ CASES = [
         "'build-security-scan' (expired)",
         artifacts=[make_artifact("build-security-scan", "expired")],
     ),
-    case("artifact known only by name", "fail", "'sarif' (expired)", lost_artifacts=["sarif"]),
 ]
 
 

@@ -110,13 +110,6 @@ CASES = [
         artifacts=[make_artifact("reports", "expired")],
     ),
     case(
-        "artifact known only by name expired",
-        "not_available",
-        "'bandit' (expired)",
-        artifacts=[],
-        lost_artifacts=["bandit"],
-    ),
-    case(
         "no report and the jobs were never captured",
         "not_available",
         "jobs were never captured either",
@@ -235,8 +228,3 @@ def test_cites_the_report():
 def test_job_conclusion_only_cites_the_job():
     deployment = make_deployment(artifacts=[], jobs=[make_job("security-scan", job_id=7)])
     assert judge("scan.clean", deployment).evidence == ("jobs:7",)
-
-
-def test_lost_artifact_known_only_by_name_is_cited_by_name():
-    deployment = make_deployment(artifacts=[], lost_artifacts=["sarif-results"])
-    assert judge("scan.clean", deployment).evidence == ("artifacts:sarif-results",)

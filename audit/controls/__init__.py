@@ -10,7 +10,8 @@ Evidence references in a verdict name stored rows as `<table>:<key>`: `reviews:<
 `approvals:run <run id>`, `deployment_statuses:<id>`, `jobs:<id>`, `artifacts:<id>`,
 `runs:<id>`, `repositories:<owner/name>`.
 
-Which SOC 2 criteria the controls cover is data too: `soc2.toml`, exposed as `FRAMEWORK`.
+Which SOC 2 criteria the controls cover is data too: each control's `criteria`, with the
+criteria's text in `soc2.toml`; together they are `FRAMEWORK`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from audit.controls import (
     scan_clean,
     tests_passed,
 )
-from audit.controls.framework import FRAMEWORK, Criterion, Framework, criteria
+from audit.controls.framework import Criterion, Framework, json_ready, load_framework
 from audit.controls.people import deploy_approvers, outcome, pr_approvals, pr_approvers
 from audit.evidence import VERDICTS, DeploymentEvidence, Verdict
 
@@ -113,6 +114,14 @@ CONTROLS: tuple[Control, ...] = tuple(_load(control_id, module) for control_id, 
 """Every control, in contract order."""
 
 _BY_ID = {c.id: c for c in CONTROLS}
+
+FRAMEWORK: Framework = load_framework([(c.id, c.criteria) for c in CONTROLS])
+"""The SOC 2 criteria and, for each, the controls that name it."""
+
+
+def criteria() -> list[dict]:
+    """The criteria as findings.json lists them (`framework.json_ready`)."""
+    return json_ready(FRAMEWORK)
 
 
 def control(control_id: str) -> Control:

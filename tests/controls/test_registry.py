@@ -10,6 +10,7 @@ import pytest
 import audit.controls
 from audit.config import Settings
 from audit.controls import CONTROLS, FRAMEWORK, control, criteria, evaluate_all
+from audit.controls.framework import load_framework
 from audit.evidence import VERDICTS, PullRequest, Review
 
 from .factories import LABEL, make_deployment
@@ -77,6 +78,14 @@ def test_controls_and_framework_agree_both_ways():
     mapped = {(criterion.id, cid) for criterion in FRAMEWORK.criteria for cid in criterion.controls}
     declared = {(cid, c.id) for c in CONTROLS for cid in c.criteria}
     assert mapped == declared
+
+
+def test_criteria_are_stated_once_by_the_controls():
+    """soc2.toml describes criteria; only a control's own `criteria` says what it covers."""
+    text = tomllib.loads(resources.files("audit.controls").joinpath("soc2.toml").read_text(encoding="utf-8"))
+    assert all("controls" not in item for item in text["criteria"])
+    with pytest.raises(ValueError, match="CC9.9"):
+        load_framework([("deploy.approved", ("CC8.1", "CC9.9"))])
 
 
 def test_control_by_id():

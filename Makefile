@@ -60,6 +60,7 @@ ACTIONLINT = $(firstword $(wildcard $(BIN)/actionlint) $(shell command -v action
 lint: $(STAMP)
 	$(BIN)/ruff check audit tests benchmarks
 	$(BIN)/ruff format --check audit tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/zizmor --offline --persona=auditor .github
 ifneq ($(ACTIONLINT),)
 	$(ACTIONLINT) .github/workflows/*.yml

@@ -30,7 +30,7 @@ class CaptureStore:
         upsert_all(self.db, "extractions", [row])
 
     def log_query(self, row: dict) -> None:
-        self.db["extraction_log"].insert(row)
+        self.db.table("extraction_log").insert(row)
 
     # -- repository and environments -----------------------------------------------------
 
@@ -76,7 +76,7 @@ class CaptureStore:
         upsert_all(self.db, "deployments", rows)
 
     def deployment_run_id(self, deployment_id: int) -> int | None:
-        return self.db["deployments"].get(deployment_id).get("run_id")
+        return self.db.table("deployments").get(deployment_id).get("run_id")
 
     def deployment_created_at(self, deployment_id: int) -> str | None:
         row = self.db.execute("select created_at from deployments where deployment_id = ?", [deployment_id]).fetchone()
@@ -255,7 +255,7 @@ class CaptureStore:
         upsert_all(self.db, "commit_pulls", [commit_row])
 
     def pull_request(self, repository: str, number: int) -> dict:
-        return self.db["pull_requests"].get((repository, number))
+        return self.db.table("pull_requests").get((repository, number))
 
     def save_reviews(self, repository: str, number: int, rows: list[dict], captured_at: str) -> None:
         upsert_all(self.db, "reviews", rows)

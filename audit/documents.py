@@ -13,7 +13,7 @@ No undeclared key is accepted at the top level, in a deployment, or in a verdict
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import GenerateJsonSchema
@@ -41,7 +41,7 @@ ControlId = Annotated[str, Field(json_schema_extra={"enum": list(CONTROL_IDS)})]
 Verdict = Literal["pass", "fail", "not_applicable", "not_available", "error"]
 Outcome = Literal["success", "failure", "cancelled", "skipped", "timed_out", "neutral", "action_required", "rejected"]
 
-assert VERDICTS == Verdict.__args__, "audit.evidence.VERDICTS and the findings model disagree"  # type: ignore[attr-defined]
+assert VERDICTS == get_args(Verdict), "audit.evidence.VERDICTS and the findings model disagree"
 
 
 class _Strict(BaseModel):
@@ -100,9 +100,7 @@ def _every_control_once(schema: dict[str, Any]) -> None:
     schema["required"] = list(CONTROL_IDS)
 
 
-ControlResults = Annotated[
-    dict[ControlId, Result], Field(json_schema_extra=_every_control_once)  # type: ignore[arg-type]
-]
+ControlResults = Annotated[dict[ControlId, Result], Field(json_schema_extra=_every_control_once)]
 """Every control's verdict, by control id."""
 
 
@@ -522,7 +520,7 @@ class Findings(_Strict):
 class _Draft202012(GenerateJsonSchema):
     """Pydantic's generator, with the schema's dialect and id stated."""
 
-    def generate(self, schema, mode="validation"):  # type: ignore[no-untyped-def]
+    def generate(self, schema, mode="validation"):
         generated = super().generate(schema, mode=mode)
         return {"$schema": self.schema_dialect, "$id": "urn:soc2-audit:schema:findings", **generated}
 

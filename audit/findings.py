@@ -152,7 +152,7 @@ def build_findings(
                 evidence=evidence_by_key,
                 verdicts=stored_verdicts(db, quarter, with_evidence=True),
             )
-            if sample_size
+            if sample_size is not None and sample_seed is not None
             else None
         ),
         "responses_file": responses_file,

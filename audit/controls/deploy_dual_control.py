@@ -40,9 +40,9 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
         _sort(approval.login, excluded, counted, left_out)
     if deployment.approvals_captured:
         evidence.append(f"approvals:run {deployment.run_id}")
-    for approval in deploy_approvals(deployment):
-        if approval.user is not None:
-            _sort(approval.user, excluded, counted, left_out)
+    for deploy_approval in deploy_approvals(deployment):
+        if deploy_approval.user is not None:
+            _sort(deploy_approval.user, excluded, counted, left_out)
 
     people = list(counted.values())
     count = len(people)

@@ -27,7 +27,7 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
             "not_available",
             f"The environment approvals of {label} were never captured." + deployment.refusal("approvals"),
         )
-    evidence = (f"approvals:run {deployment.run_id}",)
+    evidence: tuple[str, ...] = (f"approvals:run {deployment.run_id}",)
     if deployment.pull_request is not None:
         evidence += (f"pull_requests:{deployment.pull_request.number}",)
     approvers = deploy_approvers(deployment)

@@ -80,6 +80,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from audit.demo.fakegithub.server import FakeGitHub
 from audit.demo.fakegithub.world import Repository, Team, WorkflowRun, World, fake_sha
@@ -731,7 +732,7 @@ def _bandit(run: WorkflowRun, rng: random.Random, tag: str) -> dict:
 
 
 def _pip_audit(tag: str) -> dict:
-    dependencies = [
+    dependencies: list[dict[str, Any]] = [
         {"name": "fastapi", "version": "0.110.0", "vulns": []},
         {"name": "jinja2", "version": "3.1.2" if tag == "pip-audit-vuln" else "3.1.4", "vulns": []},
         {"name": "sqlalchemy", "version": "2.0.29", "vulns": []},

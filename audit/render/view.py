@@ -14,6 +14,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from audit import reperform, times
 
@@ -91,7 +92,7 @@ def weekly_chart(findings: dict, zone: tzinfo) -> dict:
     """Deployments per ISO week of the quarter (weeks cut by the period boundaries included)."""
     start = datetime.fromisoformat(findings["period"]["start"]).astimezone(zone)
     end = datetime.fromisoformat(findings["period"]["end"]).astimezone(zone)
-    weeks = []
+    weeks: list[tuple[int, int]] = []
     day = start.date()
     while datetime(day.year, day.month, day.day, tzinfo=zone) < end:
         key = day.isocalendar()[:2]
@@ -203,7 +204,7 @@ def latency_chart(findings: dict) -> dict:
         if d.get("approval_requested_at") and d.get("approved_at"):
             delta = datetime.fromisoformat(d["approved_at"]) - datetime.fromisoformat(d["approval_requested_at"])
             minutes.append(delta.total_seconds() / 60)
-    bins = []
+    bins: list[dict[str, Any]] = []
     for low, high in zip(edges, [*edges[1:], None], strict=True):
         count = sum(1 for m in minutes if m > low and (high is None or m <= high)) + (
             sum(1 for m in minutes if m <= 0) if low == 0 else 0

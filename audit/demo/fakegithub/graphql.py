@@ -34,7 +34,14 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from graphql import GraphQLError, build_schema, default_field_resolver, graphql_sync
+from graphql import (
+    GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLScalarType,
+    build_schema,
+    default_field_resolver,
+    graphql_sync,
+)
 
 from audit.demo.fakegithub.render import iso, node_id
 from audit.demo.fakegithub.world import (
@@ -217,8 +224,12 @@ _HEX_OID = re.compile(r"^[0-9a-f]{40}$")
 def schema():
     built = build_schema(SDL)
     for name in ("Node", "Actor", "GitObject"):
-        built.type_map[name].resolve_type = lambda value, _info, _type: value.typename
-    built.type_map["BigInt"].serialize = str  # GitHub sends BigInt as a string
+        abstract = built.type_map[name]
+        assert isinstance(abstract, GraphQLInterfaceType)
+        abstract.resolve_type = lambda value, _info, _type: value.typename
+    big_int = built.type_map["BigInt"]
+    assert isinstance(big_int, GraphQLScalarType)
+    big_int.serialize = str  # type: ignore[method-assign,assignment]  # GitHub sends BigInt as a string
     return built
 
 
@@ -264,7 +275,7 @@ def execute(world: World, body: Any, faults: GraphQLFaults | None = None) -> dic
 
 
 def _error(error: GraphQLError) -> dict[str, Any]:
-    formatted = dict(error.formatted)
+    formatted: dict[str, Any] = dict(error.formatted)
     extensions = formatted.pop("extensions", None) or {}
     if "type" in extensions:  # GitHub puts its error type at the top level
         formatted["type"] = extensions["type"]

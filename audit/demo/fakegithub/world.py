@@ -26,6 +26,7 @@ import io
 import json
 import random
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -520,7 +521,7 @@ class Repository:
         job: Job | None,
         *,
         environment: str,
-        statuses: list[tuple[str, datetime]] = (),
+        statuses: Sequence[tuple[str, datetime]] = (),
         created_at: datetime | None = None,
     ) -> Deployment:
         """Add a deployment created by Actions for `run`'s `job`, linked as GitHub links them.

@@ -69,6 +69,7 @@ def test_the_installed_wheel_renders_the_demo_report(demo_report, tmp_path):
     work = tmp_path / "elsewhere"
     work.mkdir()
     env = clean_env(tmp_path)
+    env.pop("PYTHONPATH", None)  # only the wheel, never a checkout
     where = subprocess.run(
         [target / "bin" / "python", "-c", "import audit; print(audit.__file__)"],
         cwd=work,

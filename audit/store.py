@@ -22,7 +22,6 @@ from typing import Literal
 import sqlite_utils
 
 from audit.errors import UsageError
-from audit.patterns import register as register_patterns
 from audit.times import utc_now
 
 Kind = Literal["evidence", "log", "derived"]
@@ -395,7 +394,6 @@ def open_store(path: str | os.PathLike | None = None, *, create: bool = True) ->
     db_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         db = sqlite_utils.Database(db_path)
-        register_patterns(db.conn)
         ensure_schema(db)
     except sqlite3.DatabaseError as error:
         raise UsageError(f"{db_path} is not an evidence store ({error})") from None

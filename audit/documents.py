@@ -4,7 +4,7 @@
 the report, the CSV and findings.json can only carry a document the schema accepts, and a
 new key is a new field here (with its docstring, which becomes the schema's description).
 
-    findings_schema()                 # the JSON Schema (draft 2020-12), for auditors' tools
+    findings_schema()                 # the JSON Schema (draft 2020-12); `python -m audit.documents` prints it
     Findings.model_validate(findings) # raises pydantic.ValidationError on a broken document
 
 Keys the design fixes are required; the others may be absent in an older findings.json.
@@ -533,3 +533,9 @@ def findings_schema() -> dict[str, Any]:
 def check_findings(findings: dict[str, Any]) -> None:
     """Raise `pydantic.ValidationError` when `findings` does not match the model (a bug, never bad input)."""
     Findings.model_validate(findings)
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(findings_schema(), indent=2))

@@ -1,6 +1,6 @@
 """Evaluation: stored rows -> one `DeploymentEvidence` per deployment -> verdicts in the store.
 
-The population (DESIGN §4): one row per (repository, run id, environment) for every
+The population: one row per (repository, run id, environment) for every
 workflow run created in the quarter that a production deployment links to. The link is
 the deployment statuses' `target_url` (`/actions/runs/{run_id}/job/{job_id}`), captured at
 extraction. Controls are pure; this module only reads the store and writes verdicts.

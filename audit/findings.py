@@ -37,7 +37,7 @@ def build_findings(
     sample_size: int | None = None,
     sample_seed: str | None = None,
 ) -> dict:
-    """The findings dict of DESIGN §5 (plus what the report needs), from stored verdicts.
+    """The findings dict (model: `audit.documents.Findings`), from stored verdicts.
 
     `responses`: (repository, run_id, environment) → {control id: response}, from
     `audit.responses.apply_responses`; shown beside verdicts, never changing one.

@@ -3,7 +3,7 @@
 Each control is a module here with `evaluate(deployment, settings) -> Verdict` and its
 text beside it in `<module>.toml` (id, title, question, rationale, remediation, criteria,
 and what each verdict means for it). The registry below is explicit and in contract order
-(DESIGN §4). Controls read `audit.evidence` records only: never the store, never GitHub.
+(the README's control table). Controls read `audit.evidence` records only: never the store, never GitHub.
 
 Evidence references in a verdict name stored rows as `<table>:<key>`: `reviews:<id>`,
 `pull_requests:<number>`, `commits:<sha>` (the commit's pull-request lookup),

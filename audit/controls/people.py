@@ -20,7 +20,7 @@ from audit.patterns import matches_any
 from audit.scans.names import SCAN_NAME
 
 # A review that is a plain comment (or not yet submitted) leaves the reviewer's state as
-# it was: https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/reviewing-changes-in-pull-requests/about-pull-request-reviews
+# it was (GitHub's rule for pull request reviews).
 _STATE_NEUTRAL_REVIEWS = frozenset({"COMMENTED", "PENDING"})
 
 

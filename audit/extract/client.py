@@ -219,7 +219,7 @@ class RetryPolicy(GithubRetry):
         kwargs.setdefault("backoff_max", BACKOFF_MAX)
         kwargs.setdefault("secondary_rate_wait", SECONDARY_RATE_WAIT)
         # GithubRetry adds 403 (retried only when it is a rate limit); 429 is GitHub's other
-        # rate-limit status (https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api).
+        # rate-limit status.
         kwargs.setdefault("status_forcelist", [429, *range(500, 600)])
         # After the last retry, hand the last answer to PyGithub (a GithubException with
         # GitHub's message) instead of urllib3's MaxRetryError.
@@ -463,8 +463,7 @@ class GitHubClient:
         """Fetch an artifact zip: ("ok", bytes, None), ("expired", None, why) or ("unreadable", None, why).
 
         GitHub answers `/zip` with 302 to a short-lived storage URL that rejects an
-        Authorization header, or 410 Gone once the artifact expired
-        (https://docs.github.com/en/rest/actions/artifacts#download-an-artifact).
+        Authorization header, or 410 Gone once the artifact expired.
         """
         url = f"{self.repo_url(repository)}/actions/artifacts/{artifact_id}/zip"
         self.wait_for_backoff()

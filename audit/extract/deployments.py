@@ -19,7 +19,7 @@ from audit.store import now_utc
 DEPLOYMENT_LAG = timedelta(days=7)
 """A run created just before quarter end may deploy after it: look this far past the end."""
 STATUS_RETENTION = timedelta(days=90)
-"""GitHub keeps deployment statuses this long (DESIGN §3)."""
+"""GitHub keeps deployment statuses this long (then GitHub drops them)."""
 FINAL_STATES = {"success", "failure", "error", "inactive"}
 
 _RUN_LINK = re.compile(r"/actions/runs/(\d+)(?:/job/(\d+))?")

@@ -3,7 +3,7 @@
 Per production run the REST way costs a jobs, an approvals, a commit→pulls and a reviews
 request. Here one `nodes(ids:)` query fetches jobs and environment approvals of up to 100
 runs, and one `repository { object(oid:) … }` query the pull requests and reviews of up to
-100 commits (https://docs.github.com/en/graphql/reference/queries#nodes). The answers are
+100 commits (the schema: tests/fixtures/github-api/graphql/schema.graphql). The answers are
 mapped to the dicts the REST endpoints return, so the store gets exactly the same rows
 whichever way they came.
 

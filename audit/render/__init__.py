@@ -2,7 +2,7 @@
 report.html, report.pdf.
 
 Rendering never computes a verdict: every output is a pure function of the findings dict
-the evaluate stage produced (its shape is in docs/DESIGN.md §5; `synthetic.py` builds one).
+the evaluate stage produced (its shape is the model in audit/documents.py; benchmarks/synthetic.py builds one).
 The PDF is written unsigned; the signing stage signs it afterwards.
 
     write_report(findings, Path("output/2024Q2"))

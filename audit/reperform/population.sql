@@ -1,6 +1,6 @@
 -- The population of a quarter, recomputed from the raw evidence.
 -- One row per (repository, run id, environment): every workflow run created in the
--- quarter that a production deployment names (DESIGN §4). Compare with the stored
+-- quarter that a production deployment names. Compare with the stored
 -- `population` table, which the verdicts were computed over.
 --
 -- Parameters (sqlite3: .parameter set :start '2024-04-01T00:00:00Z' …):

@@ -1,6 +1,6 @@
 """Bandit JSON reports (``bandit -r src -f json -o bandit.json``).
 
-Format: https://bandit.readthedocs.io/en/latest/formatters/json.html ::
+Format (bandit's JSON formatter)::
 
     {"errors": [], "generated_at": "…", "metrics": {"_totals": {…}, …},
      "results": [{"filename": "app.py", "line_number": 12, "issue_severity": "HIGH",

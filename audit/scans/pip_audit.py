@@ -1,7 +1,7 @@
 """pip-audit JSON reports (``pip-audit -f json -o pip-audit.json``).
 
-Format: https://github.com/pypa/pip-audit#output-formats (``JsonFormat`` in
-``pip_audit/_format/json.py``). Current form::
+Format: pip-audit's ``JsonFormat`` (``pip_audit/_format/json.py`` in pip-audit).
+Current form::
 
     {"dependencies": [{"name": "flask", "version": "0.5",
                        "vulns": [{"id": "PYSEC-2019-179", "fix_versions": ["1.0"],

@@ -1,7 +1,6 @@
 """Safety JSON reports, three generations.
 
-- safety 2.x ``safety check --output json`` (https://docs.safetycli.com/safety-docs/output/json-output
-  in the 2.x docs)::
+- safety 2.x ``safety check --output json`` (its JSON output, as documented for 2.x)::
 
       {"report_meta": {"safety_version": "2.3.5", …}, "scanned_packages": {…},
        "vulnerabilities": [{"vulnerability_id": "38624", "package_name": "django",

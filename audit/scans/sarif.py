@@ -1,8 +1,7 @@
 """SARIF 2.1.0 logs (CodeQL, Semgrep, Trivy, Bandit's and many others' ``-f sarif``).
 
-Format: https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html, with GitHub's
-``security-severity`` convention:
-https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning
+Format: the OASIS SARIF 2.1.0 standard, with GitHub's ``security-severity`` convention
+(a CVSS-style score in a rule's ``properties``).
 
 Recognised by ``"version": "2.1.0"`` with a ``runs`` array; a log whose ``$schema`` names
 SARIF but has another version is unusable (only 2.1.0 is understood). ``"results": []``

@@ -1,4 +1,4 @@
-"""Signing and strict verification of the evidence package (DESIGN.md §5 outputs, §7).
+"""Signing and strict verification of the evidence package (the files of output/<QUARTER>/ and their signatures).
 
 identity.py  the signing key and chain: PKCS#12 from AUDIT_SIGNING_KEY, or the demo CA
 pdf.py       PAdES certification signature (no changes permitted) on report.pdf

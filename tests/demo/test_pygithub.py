@@ -1,4 +1,4 @@
-"""The real client, PyGithub, over real HTTP against the fake server (DESIGN.md §6)."""
+"""The real client, PyGithub, over real HTTP against the fake server."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_pygithub_lists_runs_jobs_and_deployments(demo_server: FakeGitHub) -> No
     assert deployment.creator.login == "github-actions[bot]"
     statuses = [status.state for status in deployment.get_statuses()]
     assert statuses[-1] == "waiting"
-    # PyGithub has no method for the approvals endpoint (DESIGN.md §3).
+    # PyGithub has no method for the approvals endpoint.
     _, approvals = repo._requester.requestJsonAndCheck("GET", f"{run.url}/approvals")
     assert approvals[0]["environments"][0]["name"] == "production"
     _, pulls = repo._requester.requestJsonAndCheck("GET", f"{repo.url}/commits/{run.head_sha}/pulls")

@@ -2,7 +2,7 @@
 
 The schemas are OpenAPI 3.0 (`nullable: true`), mapped to JSON Schema nullability first.
 One deliberate widening, GitHub behaviour the schema omits: deployment-status `state`
-also takes `waiting` (the API emits it; DESIGN.md §3).
+also takes `waiting` (the API emits it).
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def zip_bomb(name: str = "bandit.json", expanded_bytes: int = 300 * 1024 * 1024)
     return buffer.getvalue()
 
 
-# bandit: https://bandit.readthedocs.io/en/latest/formatters/json.html
+# bandit: its JSON formatter's output
 
 
 def bandit_result(
@@ -81,7 +81,7 @@ def bandit_report(*results: object) -> dict:
     }
 
 
-# pip-audit: https://github.com/pypa/pip-audit#output-formats
+# pip-audit: its JSON output format
 
 
 def pip_audit_vuln(*, vuln_id: str = "PYSEC-2023-62", description: str | None = None) -> dict:
@@ -207,7 +207,7 @@ def safety3_report(*vulns: dict, schema_version: str = "3.0") -> dict:
     }
 
 
-# SARIF 2.1.0: https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html
+# SARIF 2.1.0 (the OASIS standard)
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 

@@ -1,4 +1,4 @@
-"""A fake GitHub REST API on 127.0.0.1 for tests and demo mode (DESIGN.md §6).
+"""A fake GitHub REST API on 127.0.0.1 for tests and demo mode.
 
 `World` (world.py) is the data; `FakeGitHub` (server.py) serves it as GitHub would, built from
 GitHub's own example objects (render.py, examples/).

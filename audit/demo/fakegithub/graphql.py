@@ -1,7 +1,7 @@
 """The fake GitHub's GraphQL endpoint (`POST /graphql`): a subset of GitHub's schema over a `World`.
 
 Only what batched extraction asks for is served, with GitHub's own type, field, argument and
-enum names (https://docs.github.com/en/graphql/reference), executed by `graphql-core`:
+enum names (tests/fixtures/github-api/graphql/schema.graphql), executed by `graphql-core`:
 
 - `nodes(ids: [ID!]!)` (at most 100 ids) resolving `WorkflowRun` node ids - the same
   `node_id`s the REST objects carry - with `deploymentReviews` (the `/approvals` entries) and

@@ -1,6 +1,6 @@
 """A fake GitHub REST API server on 127.0.0.1, serving a `World`.
 
-It speaks the parts of GitHub's behaviour our extractor depends on (see DESIGN.md §3, §6):
+It speaks the parts of GitHub's behaviour our extractor depends on:
 
 - pagination with `per_page` (default 30, max 100) and `page`, and `Link` headers
   (rel prev/next/last/first, absolute URLs keeping the other query parameters);

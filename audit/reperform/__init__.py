@@ -17,8 +17,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
+
+from audit.times import iso_z
 
 QUERIES = tuple(
     sorted(
@@ -97,12 +99,8 @@ def parameters(settings: Mapping, quarter: str, start: datetime, end: datetime) 
     }
     values.update(
         quarter=str(quarter),
-        start=_iso_z(start),
-        end=_iso_z(end),
+        start=iso_z(start),
+        end=iso_z(end),
         environments=json.dumps(list(settings["production_environments"])),
     )
     return values
-
-
-def _iso_z(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -84,6 +84,7 @@ from typing import Any
 
 from audit.demo.fakegithub.server import FakeGitHub
 from audit.demo.fakegithub.world import Repository, Team, WorkflowRun, World, fake_sha
+from audit.times import iso_z
 
 DEMO_ORGANIZATION = "acme-fintech"
 DEMO_REPOSITORIES = ("acme-fintech/payments-api", "acme-fintech/ledger")
@@ -725,7 +726,7 @@ def _bandit(run: WorkflowRun, rng: random.Random, tag: str) -> dict:
     totals.update(loc=4210, nosec=0, skipped_tests=0)
     return {
         "errors": [],
-        "generated_at": run.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated_at": iso_z(run.created_at),
         "metrics": {"_totals": totals},
         "results": results,
     }
@@ -808,7 +809,7 @@ def _codeql_analysis(run: WorkflowRun, tag: str) -> dict:
         "environment": '{"language":"python"}',
         "error": "",
         "category": ".github/workflows/deploy.yml:security-scan/language:python",
-        "created_at": run.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_at": iso_z(run.created_at),
         "results_count": 1 if tag == "sarif-critical" else 0,
         "rules_count": 4,
         "id": run.id % 10_000_000,

@@ -32,6 +32,7 @@ from audit.demo.fakegithub.world import (
     fake_sha,
     stable_id,
 )
+from audit.times import iso_z
 
 GITHUB_API = "https://api.github.com"
 GITHUB_WEB = "https://github.com"
@@ -49,9 +50,7 @@ def example(name: str) -> Any:
 
 def iso(moment: datetime | None) -> str | None:
     """GitHub's timestamp format: `2024-04-02T09:15:00Z`."""
-    if moment is None:
-        return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(moment) if moment is not None else None
 
 
 def node_id(kind: str, number: int) -> str:

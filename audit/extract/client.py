@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import github
@@ -74,7 +75,7 @@ _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 class Page:
     """One answer from GitHub: parsed JSON (None on 304) and the headers that matter."""
 
-    data: object
+    data: Any
     etag: str | None
     not_modified: bool
     next_url: str | None

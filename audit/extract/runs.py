@@ -49,7 +49,7 @@ class RunWindowCollector:
         started = log.begin()
         query = "GET /repos/{owner}/{repo}/actions/runs"
         first = self.client.get(url, {**params, "per_page": 100}, etag=previous["etag"] if previous else None)
-        if first.not_modified:
+        if first.not_modified and previous is not None:  # a 304 answers the etag stored with `previous`
             log.record(repository, query, params, started, total_count=previous["total_count"], not_modified=True)
             return {**key, "total_count": previous["total_count"], "fetched": previous["fetched"], "not_modified": True}
         total_count = first.data.get("total_count", 0)
@@ -90,5 +90,6 @@ class RunWindowCollector:
         return [
             row
             for row in self.store.runs(repository, run_ids)
-            if self.session.start <= parse_time(row["created_at"]) < self.session.end
+            if (created := parse_time(row["created_at"])) is not None
+            and self.session.start <= created < self.session.end
         ]

@@ -11,6 +11,8 @@ import venv
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, clean_env
 
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "audit", "templates")
@@ -55,8 +57,12 @@ def _fresh_venv(tmp_path: Path, wheel: Path) -> Path:
     return target
 
 
-def test_the_wheel_holds_every_module_and_the_templates(tmp_path_factory):
-    wheel = _build_wheel(tmp_path_factory.mktemp("wheel"))
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    return _build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+def test_the_wheel_holds_every_module_and_the_templates(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     modules = {path.relative_to(ROOT).as_posix() for path in (ROOT / "audit").rglob("*.py")}
     assert modules - names == set(), "a package is missing from pyproject's [tool.setuptools] packages"
@@ -64,8 +70,8 @@ def test_the_wheel_holds_every_module_and_the_templates(tmp_path_factory):
     assert templates and templates <= names
 
 
-def test_the_installed_wheel_renders_the_demo_report(demo_report, tmp_path):
-    target = _fresh_venv(tmp_path, _build_wheel(tmp_path))
+def test_the_installed_wheel_renders_the_demo_report(wheel, demo_report, tmp_path):
+    target = _fresh_venv(tmp_path, wheel)
     work = tmp_path / "elsewhere"
     work.mkdir()
     env = clean_env(tmp_path)

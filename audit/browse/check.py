@@ -75,7 +75,8 @@ def _wait_for(url: str, server: subprocess.Popen, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise CheckFailed(f"datasette exited with {server.returncode}: {server.stderr.read()[-500:]}")
+            error = server.stderr.read()[-500:] if server.stderr is not None else ""
+            raise CheckFailed(f"datasette exited with {server.returncode}: {error}")
         try:
             urllib.request.urlopen(url, timeout=2).close()
             return

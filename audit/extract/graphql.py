@@ -178,7 +178,7 @@ def commits_query(shas: list[str]) -> str:
     return f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {aliases} }} }}"
 
 
-def commit_pulls(client: GitHubClient, repository: str, shas: list[str]) -> dict[str, CommitPulls | None]:
+def commit_pulls(client: GitHubClient, repository: str, shas: list[str]) -> dict[str, CommitPulls]:
     """Pull requests (and their reviews) of up to 100 commits of one repository."""
     owner, name = repository.split("/", 1)
     shas = [sha for sha in shas if _SHA.match(sha)]

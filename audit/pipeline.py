@@ -93,7 +93,7 @@ def github_scope(settings: Settings, repos: Sequence[str] = (), progress: Report
     if environment.app_id and environment.app_private_key:
         from audit.extract.client import app_installation_auth
 
-        installed_on = repositories[0] if repositories else settings.organization
+        installed_on = repositories[0] if repositories else str(settings.organization)  # one is set (above)
         app = app_installation_auth(environment.api_url, environment.app_id, environment.app_private_key, installed_on)
         yield Scope(environment.api_url, app, tuple(repositories), settings.organization, False)
         return

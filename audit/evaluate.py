@@ -46,7 +46,7 @@ class EvaluationSummary:
 
 
 def evaluate_quarter(
-    db, quarter: Quarter, settings: Settings, *, demo: bool, evaluated_at: str | None = None
+    db, quarter: Period | Quarter, settings: Settings, *, demo: bool, evaluated_at: str | None = None
 ) -> EvaluationSummary:
     """Judge every deployment of the quarter and store the verdicts (replacing earlier ones)."""
     evaluated_at = evaluated_at or latest_capture_time(db) or now_utc()
@@ -96,7 +96,7 @@ def evaluate_quarter(
     return EvaluationSummary(str(quarter), population, {k: dict(v) for k, v in counts.items()}, evaluated_at)
 
 
-def stored_verdicts(db, quarter: Quarter, *, with_evidence: bool = False) -> dict:
+def stored_verdicts(db, quarter: Period | Quarter, *, with_evidence: bool = False) -> dict:
     """(repository, run_id, environment) -> {control id: {verdict, detail[, evidence]}}, contract order."""
     order = {control.id: index for index, control in enumerate(CONTROLS)}
     result: dict = {}
@@ -127,7 +127,7 @@ def latest_capture_time(db) -> str | None:
     return row[0] if row else None
 
 
-def population_keys(db, quarter: Quarter, settings: Settings) -> list[dict]:
+def population_keys(db, quarter: Period | Quarter, settings: Settings) -> list[dict]:
     """(repository, run_id, environment, deployment_id) of every deployment in the quarter.
 
     Computed by the shipped `audit/reperform/population.sql`, the same query an auditor
@@ -143,7 +143,7 @@ def population_keys(db, quarter: Quarter, settings: Settings) -> list[dict]:
     )
 
 
-def load_deployments(db, quarter: Quarter, settings: Settings) -> Iterator[DeploymentEvidence]:
+def load_deployments(db, quarter: Period | Quarter, settings: Settings) -> Iterator[DeploymentEvidence]:
     """Assemble each deployment of the quarter from the store, oldest first.
 
     The evidence is read in one query per table for the whole population (not per

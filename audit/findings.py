@@ -19,6 +19,7 @@ from audit.errors import UsageError
 from audit.evaluate import extractions_overlapping, load_deployments, stored_verdicts
 from audit.evidence import VERDICTS, approval_times
 from audit.oidc import oidc_capable
+from audit.period import Period
 from audit.quarter import Quarter
 from audit.sample import report_sample
 from audit.seal import seal_timeline
@@ -28,7 +29,7 @@ from audit.times import iso, iso_z
 
 def build_findings(
     db,
-    quarter: Quarter,
+    quarter: Period | Quarter,
     settings: Settings,
     *,
     organization: str | None = None,
@@ -260,7 +261,7 @@ refused and REST answered; `unavailable`: REST refused too) and missing permissi
 many are still missing (no later capture filled them)."""
 
 
-def completeness(db, quarter: Quarter, settings: Settings, deployments: list[dict]) -> dict:
+def completeness(db, quarter: Period | Quarter, settings: Settings, deployments: list[dict]) -> dict:
     """Was the population complete? Windows under the cap, and both sources reconciled."""
     start, end = quarter.bounds(settings.timezone)
     windows = [
@@ -324,7 +325,7 @@ def completeness(db, quarter: Quarter, settings: Settings, deployments: list[dic
     }
 
 
-def _extraction_log(db, quarter: Quarter) -> list[dict]:
+def _extraction_log(db, quarter: Period | Quarter) -> list[dict]:
     """Each query of the extractions that captured this quarter, condensed per query kind."""
     rows = db.query(
         """select l.repository, l.query, count(*) as calls, sum(l.rows) as rows, sum(l.requests) as requests,

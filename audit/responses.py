@@ -41,6 +41,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, Strin
 from audit.config import _repository, explain
 from audit.controls import CONTROLS
 from audit.errors import UsageError
+from audit.period import Period
 from audit.quarter import Quarter
 
 DEFAULT_PATH = Path("responses.toml")
@@ -207,7 +208,7 @@ class _Entry(BaseModel):
     environment: _Text | None = None
 
 
-def apply_responses(responses: ResponsesFile, db, quarter: Quarter, timezone: str = "UTC") -> Applied:
+def apply_responses(responses: ResponsesFile, db, quarter: Period | Quarter, timezone: str = "UTC") -> Applied:
     """Match each entry to the quarter's stored verdicts; anything that does not fit is a `UsageError`.
 
     `timezone` is the one the quarter is taken in (config `timezone`), to tell a run of

@@ -23,6 +23,7 @@ from audit.config import Settings
 from audit.controls import deploy_approvers, outcome, pr_approvers
 from audit.evaluate import load_deployments, stored_verdicts
 from audit.evidence import DeploymentEvidence, approval_times
+from audit.period import Period
 from audit.quarter import Quarter
 from audit.times import iso
 
@@ -77,7 +78,7 @@ def report_sample(
     }
 
 
-def draw_sample(db, quarter: Quarter, settings: Settings, *, size: int, seed: str) -> dict:
+def draw_sample(db, quarter: Period | Quarter, settings: Settings, *, size: int, seed: str) -> dict:
     """The sample as a dict: seed, size, algorithm, and per deployment its full evidence."""
     population = list(load_deployments(db, quarter, settings))
     chosen = choose(population, size=size, seed=seed)

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from audit.config import Settings
 from audit.patterns import matches_any
+from audit.times import parse
 
 MAX_CAPTURE_GAP = timedelta(days=7)
 """Captures further apart than this leave a gap in the observation of the settings."""
@@ -83,8 +84,8 @@ def settings_in_force(db, start: datetime, end: datetime, settings: Settings, de
                 )
             gaps += [{"repository": repository, "object": label, "from": _iso(a), "to": _iso(b)} for a, b in unknown]
             for window in windows:
-                low = _time(window["earliest_start"]) or start
-                high = _time(window["latest_end"]) or end
+                low = parse(window["earliest_start"]) or start
+                high = parse(window["latest_end"]) or end
                 window["deployments"] = [
                     {"run_id": d["run_id"], "created_at": d["created_at"], "environment": d["environment"]}
                     for d in deployments
@@ -380,8 +381,9 @@ def _show(value) -> str:
     return "unknown" if value is None else str(value)
 
 
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+def _time(value: str) -> datetime:
+    """A stored timestamp that is never missing (see `audit.times.parse` for one that may be)."""
+    return datetime.fromisoformat(value)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -167,6 +167,30 @@ def _sample_item_without_run(findings):
     findings["sample"] = {"seed": "1", "size": 1, "algorithm": "sha256", "items": [{"repository": "a/b"}]}
 
 
+def _emergency_review_days_negative(findings):
+    findings["emergency"]["review_days"] = -1
+
+
+def _emergency_policy_unknown_key(findings):
+    findings["emergency"]["window"] = 3
+
+
+def _credentials_count_as_text(findings):
+    findings["credentials"]["oidc"] = str(findings["credentials"]["oidc"])
+
+
+def _oidc_token_as_text(findings):
+    _first_deployment(findings)["oidc_token"] = "yes"
+
+
+def _settings_observed_unknown_source(findings):
+    findings["completeness"]["settings_observed"]["source"] = "guesswork"
+
+
+def _half_year_out_of_range(findings):
+    findings["quarter"] = "2024H3"
+
+
 BROKEN = [
     _drop_control,
     _bad_verdict,
@@ -190,7 +214,28 @@ BROKEN = [
     _response_without_author,
     _response_with_unknown_category,
     _sample_item_without_run,
+    _emergency_review_days_negative,
+    _emergency_policy_unknown_key,
+    _credentials_count_as_text,
+    _oidc_token_as_text,
+    _settings_observed_unknown_source,
+    _half_year_out_of_range,
 ]
+
+
+@pytest.mark.parametrize("label", ["2024Q2", "2024H1", "2024", "2024-01-15..2024-03-31"])
+def test_every_period_label_conforms(demo_findings, label):
+    """The period work's labels (a half-year, a year, a date range) are findings.json quarters too."""
+    findings = copy.deepcopy(demo_findings)
+    findings["quarter"] = label
+    assert _errors(findings) == []
+    check_findings(findings)
+
+
+def test_period_sections_are_in_the_demo(demo_findings):
+    """The emergency policy, the settings in force and the credentials count are typed, not free-form."""
+    assert {"emergency", "settings_in_force", "credentials"} <= set(demo_findings)
+    assert set(_schema()["properties"]) >= {"emergency", "settings_in_force", "credentials"}
 
 
 @pytest.mark.parametrize("breakage", BROKEN, ids=[b.__name__.strip("_") for b in BROKEN])

@@ -77,7 +77,7 @@ def emergency_review(deployment: DeploymentEvidence, settings: Settings) -> Emer
     for pull_request in deployment.commit_pull_requests:
         approvals = pr_approvals(pull_request)
         times = {review.review_id: review.submitted_at for review in pull_request.reviews}
-        moments = [times[a.review_id] for a in approvals if times.get(a.review_id) is not None]
+        moments = [moment for a in approvals if (moment := times.get(a.review_id)) is not None]
         if moments and (best is None or min(moments) < best[0]):
             best = (min(moments), pull_request, tuple(a.login for a in approvals))
     if best is None:
@@ -116,11 +116,12 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
             if pr.reviews_captured_at and pr.reviews_captured_at < review.deadline
         ]
         if uncaptured or early:
-            pr = (uncaptured or early)[0]
+            unread = (uncaptured or early)[0]
             why = "were never captured" if uncaptured else "were captured before its review window closed"
             return Verdict(
                 "not_available",
-                f"The reviews of PR #{pr.number}, the emergency change deployed by {label} ({review.reason}), {why}.",
+                f"The reviews of PR #{unread.number}, the emergency change deployed by {label} "
+                f"({review.reason}), {why}.",
                 evidence,
             )
         if not deployment.commit_pull_requests:

@@ -38,6 +38,7 @@ from audit.extract.runs import RunWindowCollector
 from audit.extract.session import CaptureSession, iso_z
 from audit.extract.settings_capture import SettingsCollector
 from audit.patterns import matches_any
+from audit.period import Period
 from audit.progress import Reporter, Silent
 from audit.quarter import Quarter
 from audit.seal import seal_extraction
@@ -70,7 +71,7 @@ class Extractor:
         db,
         client: GitHubClient,
         settings: Settings,
-        quarter: Quarter,
+        quarter: Period | Quarter,
         *,
         demo: bool = False,
         progress: Reporter | None = None,

@@ -11,6 +11,7 @@ from audit.config import Settings
 from audit.extract.client import GitHubClient
 from audit.extract.parallel import Fetcher
 from audit.extract.querylog import QueryLog
+from audit.period import Period
 from audit.progress import Reporter
 from audit.quarter import Quarter
 
@@ -25,7 +26,7 @@ class CaptureSession:
     """Runs independent fetches side by side; only this session's thread writes the store."""
     log: QueryLog
     settings: Settings
-    quarter: Quarter
+    quarter: Period | Quarter
     start: datetime
     """The quarter's first instant in the configured timezone."""
     end: datetime

@@ -169,19 +169,19 @@ class SettingsCollector:
             )
         blobs = self.store.unread_workflow_blobs(repository)
         for start in range(0, len(blobs), BATCH):
-            batch = blobs[start : start + BATCH]
+            oids = blobs[start : start + BATCH]
             aliases = "\n".join(
                 f'b{index}: object(oid: "{oid}") {{ ... on Blob {{ text isBinary }} }}'
-                for index, oid in enumerate(batch)
+                for index, oid in enumerate(oids)
             )
-            found = self._query(repository, "POST /graphql repository.object(oid:) Blob text", aliases, len(batch))
+            found = self._query(repository, "POST /graphql repository.object(oid:) Blob text", aliases, len(oids))
             if found is None:
                 return
             captured_at = now_utc()
             self.store.save_workflow_blobs(
                 [
                     {"repository": repository, "blob_sha": oid, "text": text, "captured_at": captured_at}
-                    for index, oid in enumerate(batch)
+                    for index, oid in enumerate(oids)
                     if (text := (found.get(f"b{index}") or {}).get("text")) is not None
                 ]
             )

@@ -34,7 +34,7 @@ import sqlite_utils
 
 from audit import __version__
 from audit.errors import UsageError
-from audit.store import TABLES, now_utc
+from audit.store import TABLES, Table, now_utc
 
 # Tables that record how we worked or what we concluded, not what GitHub said: they may
 # change between extraction runs (evaluation rewrites verdicts) and are never sealed.
@@ -49,8 +49,8 @@ NOT_EVIDENCE = frozenset(
         "verdicts",
     }
 )
-SEAL_TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
-    "seals": (
+SEAL_TABLES: dict[str, Table] = {
+    "seals": Table(
         {
             "seal_id": int,
             "extraction_id": int,
@@ -64,10 +64,12 @@ SEAL_TABLES: dict[str, tuple[dict[str, type], tuple[str, ...]]] = {
             "tsa_url": str,
         },
         ("seal_id",),
+        "log",
     ),
-    "sealed_rows": (
+    "sealed_rows": Table(
         {"seal_id": int, "table_name": str, "row_key": str, "row_sha256": str},
         ("seal_id", "table_name", "row_key"),
+        "log",
     ),
 }
 """The seal chain's own tables, kept apart from the store schema: merge never copies them."""
@@ -188,9 +190,10 @@ def _sealed_digests(conn: sqlite3.Connection) -> dict[tuple[str, str], tuple[str
 
 
 def ensure_seal_tables(db: sqlite_utils.Database) -> None:
-    for name, (columns, key) in SEAL_TABLES.items():
+    for name, table in SEAL_TABLES.items():
         if not db[name].exists():
-            db[name].create(columns, pk=key[0] if len(key) == 1 else key, not_null=set(key))
+            key = table.key
+            db[name].create(table.columns, pk=key[0] if len(key) == 1 else key, not_null=set(key))
     db["sealed_rows"].create_index(["table_name", "row_key"], if_not_exists=True)
 
 

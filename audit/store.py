@@ -32,7 +32,9 @@ class Table:
     """A table's columns, key and kind; merge and invalidation follow from the kind.
 
     evidence  what GitHub showed us: merged by key, the row holding more evidence wins
-    log       numbered per store (extractions and their queries): renumbered on merge
+    log       numbered per store (extractions and their queries; the seal chain's `seals` and
+              `sealed_rows`, declared in audit/seal.py): never merged row by row; merge
+              renumbers extractions and ends with a seal of its own
     derived   recomputed from the evidence by `evaluate`: never merged, and dropped for a
               quarter whose evidence changed
     """

@@ -52,8 +52,11 @@ def test_an_outage_stops_the_run_within_max_wait_and_the_resumed_run_loses_nothi
     errors = [line for line in result.stderr.splitlines() if line.startswith("soc2-audit:")]
     assert len(errors) == 1 and "GitHub unavailable" in errors[0], result.stderr
     waits = [float(m["seconds"]) for line in result.stderr.splitlines() if (m := WAIT.match(line))]
-    assert 1 <= len(waits) <= MAX_RETRIES, result.stderr  # attempts after the kill are bounded
-    assert sum(waits) <= 3, waits  # and so is the time spent waiting on them, across requests
+    # Attempts after the kill are bounded, and so is the time spent waiting on them, across
+    # requests. With a handful of requests in flight, an answer already on its way when the
+    # server died can close the breaker once more: at most twice the single-request bounds.
+    assert 1 <= len(waits) <= 2 * MAX_RETRIES, result.stderr
+    assert sum(waits) <= 2 * 3, waits
     with sqlite3.connect(db_path) as conn:
         lost = conn.execute("select count(*) from artifacts where capture_status in ('expired', 'unreadable')")
         assert lost.fetchone()[0] == 0, "an outage is not a lost artifact"

@@ -12,6 +12,29 @@ from audit.store import ensure_schema
 
 QUARTER = Quarter.parse("2024Q2")
 
+EVIDENCE_TABLES = (
+    "workflow_runs",
+    "deployments",
+    "deployment_statuses",
+    "jobs",
+    "approvals",
+    "run_captures",
+    "commit_pulls",
+    "pull_requests",
+    "reviews",
+    "artifacts",
+    "scan_findings",
+)
+"""The tables a capture fills per run: two captures of the same GitHub must agree on them."""
+CAPTURE_TIMES = {"captured_at", "evidence_captured_at", "reviews_captured_at", "statuses_captured_at"}
+"""Columns holding when a row was captured, which differ between otherwise equal captures."""
+
+
+def comparable_rows(db: sqlite_utils.Database, table: str) -> list[tuple]:
+    """`table`'s rows without their capture times, sorted: what two equal captures share."""
+    columns = [c for c in db[table].columns_dict if c not in CAPTURE_TIMES]
+    return sorted(tuple(row[c] for c in columns) for row in db[table].rows)
+
 
 def new_store() -> sqlite_utils.Database:
     db = sqlite_utils.Database(memory=True)

@@ -14,23 +14,9 @@ from audit.demo.fakegithub import FakeGitHub
 from audit.demo.organisation import build_demo_world
 from audit.evaluate import evaluate_quarter
 
-from .conftest import QUARTER, extract, new_store
+from .conftest import EVIDENCE_TABLES, QUARTER, comparable_rows, extract, new_store
 
 REPOSITORY = "acme-fintech/ledger"
-EVIDENCE_TABLES = (
-    "workflow_runs",
-    "deployments",
-    "deployment_statuses",
-    "jobs",
-    "approvals",
-    "run_captures",
-    "commit_pulls",
-    "pull_requests",
-    "reviews",
-    "artifacts",
-    "scan_findings",
-)
-CAPTURE_TIMES = {"captured_at", "evidence_captured_at", "reviews_captured_at", "statuses_captured_at"}
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +32,10 @@ def stores():
     return result
 
 
-def _rows(db, table: str) -> list[tuple]:
-    columns = [c for c in db[table].columns_dict if c not in CAPTURE_TIMES]
-    return sorted(tuple(row[c] for c in columns) for row in db[table].rows)
-
-
 @pytest.mark.parametrize("other", ["no-graphql", "naive"])
 @pytest.mark.parametrize("table", [*EVIDENCE_TABLES, "verdicts"])
 def test_same_rows(stores, other: str, table: str) -> None:
-    assert _rows(stores["batched"][0], table) == _rows(stores[other][0], table)
+    assert comparable_rows(stores["batched"][0], table) == comparable_rows(stores[other][0], table)
 
 
 def test_verdicts_cover_the_population(stores) -> None:

@@ -21,15 +21,9 @@ from audit.pipeline import Scope
 from audit.progress import Silent
 from tests.reliability.helpers import REPOSITORY, run_order, small_world
 
-from .conftest import QUARTER, extract, new_store
+from .conftest import QUARTER, comparable_rows, extract, new_store
 
 EVIDENCE = ("jobs", "approvals", "run_captures", "commit_pulls", "pull_requests", "reviews", "workflow_runs")
-CAPTURE_TIMES = {"captured_at", "evidence_captured_at", "reviews_captured_at", "statuses_captured_at"}
-
-
-def _rows(db, table: str) -> list[tuple]:
-    columns = [c for c in db[table].columns_dict if c not in CAPTURE_TIMES]
-    return sorted(tuple(row[c] for c in columns) for row in db[table].rows)
 
 
 def _verdicts(db) -> dict[tuple, tuple[str, str]]:
@@ -63,7 +57,7 @@ def runs():
         _refuse_checks_and_pull_requests(server, not_found)
         summary = extract(server, faulted, [REPOSITORY])
         faulted_verdicts = _verdicts(faulted)
-        faulted_rows = {table: _rows(faulted, table) for table in EVIDENCE}
+        faulted_rows = {table: comparable_rows(faulted, table) for table in EVIDENCE}
         degraded = list(faulted.query("select * from degraded_lookups order by piece, subject"))
         marked = faulted.execute("select count(*) from workflow_runs where evidence_captured_at is not null")
         runs_marked = marked.fetchone()[0]
@@ -152,7 +146,7 @@ def test_a_clean_rerun_completes_the_store_and_gives_the_clean_verdicts(runs) ->
     assert runs["again"].degraded == {}
     assert runs["repaired_verdicts"] == runs["clean_verdicts"]
     for table in EVIDENCE:
-        assert _rows(runs["repaired"], table) == _rows(runs["clean"], table), table
+        assert comparable_rows(runs["repaired"], table) == comparable_rows(runs["clean"], table), table
 
 
 def test_the_completeness_section_counts_degraded_lookups_until_a_capture_fills_them(runs) -> None:

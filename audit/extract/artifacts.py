@@ -60,7 +60,7 @@ class ArtifactCollector:
         creation only, since an artifact is made during its run.
         """
         wanted = {run["run_id"] for run in runs}
-        oldest = min(parse_time(run["created_at"]) for run in runs)
+        oldest = min(created for run in runs if (created := parse_time(run["created_at"])) is not None)
         found: dict[int, list[dict]] = {}
         started = self.session.log.begin()
         count, listed = None, 0
@@ -71,7 +71,7 @@ class ArtifactCollector:
             older = False
             for artifact in items:
                 run_id = (artifact.get("workflow_run") or {}).get("id")
-                if run_id in wanted:
+                if run_id is not None and run_id in wanted:
                     found.setdefault(run_id, []).append(artifact)
                 created = parse_time(artifact.get("created_at"))
                 older = older or (created is not None and created < oldest)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from github import GithubException
 
@@ -20,6 +21,8 @@ from audit.extract.client import AccessRefused, GitHubClient
 
 OK, REFUSED, FAILED, SKIPPED = "ok", "refused", "failed", "skipped"
 GRAPHQL_PROBES = (("WorkflowRun check runs", "checks: read"), ("Commit pull requests", "pull_requests: read"))
+
+Answer = TypeVar("Answer")
 
 
 class PermissionsMissing(AuditError):
@@ -79,8 +82,12 @@ def table(probes: list[Probe]) -> str:
 def _probe_repository(client: GitHubClient, repository: str) -> list[Probe]:
     base = f"{client.repo_url(repository)}"
 
-    def rest(path: str, params: dict | None = None) -> Callable[[], object]:
+    def rest(path: str, params: dict | None = None) -> Callable[[], Any]:
+        """The first item GitHub answers at `path`: its JSON, untyped as GitHub sends it."""
         return lambda: client.get(f"{base}{path}", {"per_page": 1, **(params or {})}).data
+
+    def rest_about_run(path: str) -> Callable[[dict[str, Any]], Any]:
+        return lambda run: rest(f"/actions/runs/{run['id']}/{path}")()
 
     probe, repo = _ask(repository, "GET /repos/{owner}/{repo}", "metadata: read", lambda: client.repository(repository))
     probes = [probe]
@@ -92,7 +99,7 @@ def _probe_repository(client: GitHubClient, repository: str) -> list[Probe]:
         ("GET /repos/{owner}/{repo}/actions/runs", "actions: read", rest("/actions/runs")),
         ("GET /repos/{owner}/{repo}/actions/artifacts", "actions: read", rest("/actions/artifacts")),
     ]
-    answers = {}
+    answers: dict[str, Any] = {}
     for request, permission, call in asks:
         probe, answers[request] = _ask(repository, request, permission, call)
         probes.append(probe)
@@ -107,7 +114,7 @@ def _probe_repository(client: GitHubClient, repository: str) -> list[Probe]:
             "deployments: read",
             deployment,
             "no deployment to ask about",
-            lambda: rest(f"/deployments/{deployment['id']}/statuses")(),
+            lambda deployment: rest(f"/deployments/{deployment['id']}/statuses")(),
         )[0]
     )
     for request, permission, path in (
@@ -121,7 +128,7 @@ def _probe_repository(client: GitHubClient, repository: str) -> list[Probe]:
                 permission,
                 run,
                 "no workflow run to ask about",
-                lambda path=path: rest(f"/actions/runs/{run['id']}/{path}")(),
+                rest_about_run(path),
             )[0]
         )
     probe, pulls = _ask_about(
@@ -130,7 +137,7 @@ def _probe_repository(client: GitHubClient, repository: str) -> list[Probe]:
         "pull_requests: read",
         run,
         "no workflow run to ask about",
-        lambda: rest(f"/commits/{run['head_sha']}/pulls")(),
+        lambda run: rest(f"/commits/{run['head_sha']}/pulls")(),
     )
     probes.append(probe)
     pull = pulls[0] if isinstance(pulls, list) and pulls else None
@@ -141,7 +148,7 @@ def _probe_repository(client: GitHubClient, repository: str) -> list[Probe]:
             "pull_requests: read",
             pull,
             "no pull request to ask about",
-            lambda: rest(f"/pulls/{pull['number']}/reviews")(),
+            lambda pull: rest(f"/pulls/{pull['number']}/reviews")(),
         )[0]
     )
     probes.extend(_probe_graphql(client, repository, run))
@@ -172,13 +179,21 @@ def _probe_graphql(client: GitHubClient, repository: str, run: dict | None) -> l
     return probes
 
 
-def _ask_about(repository, request, permission, subject, missing: str, call) -> tuple[Probe, object]:
+def _ask_about(
+    repository: str,
+    request: str,
+    permission: str,
+    subject: dict[str, Any] | None,
+    missing: str,
+    call: Callable[[dict[str, Any]], Answer],
+) -> tuple[Probe, Answer | None]:
+    """`call(subject)` when there is a subject to ask about, else skipped for the reason `missing`."""
     if subject is None:
         return Probe(repository, request, permission, SKIPPED, missing), None
-    return _ask(repository, request, permission, call)
+    return _ask(repository, request, permission, lambda: call(subject))
 
 
-def _ask(repository: str, request: str, permission: str, call: Callable[[], object]) -> tuple[Probe, object]:
+def _ask(repository: str, request: str, permission: str, call: Callable[[], Answer]) -> tuple[Probe, Answer | None]:
     try:
         answer = call()
     except AccessRefused as refused:

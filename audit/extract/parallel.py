@@ -1,9 +1,8 @@
 """A handful of GitHub requests in flight, answers handed back in order to the one writer.
 
 GitHub answers in 100-300 ms, so a sequential extraction spends nearly all its time
-waiting. GitHub's guidance allows concurrent requests but counts them towards secondary
-limits ("make requests serially" for mutations; keep a handful in flight for reads:
-https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api),
+waiting. GitHub's REST best practices allow concurrent requests but count them towards
+secondary limits ("make requests serially" for mutations; keep a handful in flight for reads),
 so at most `workers` requests are in flight, and when any of them is told to wait
 (`retry-after`, an exhausted budget) every worker waits with it (`SharedBackoff` in
 `audit.extract.client`).
@@ -73,7 +72,7 @@ class Fetcher:
         pending: deque[Future[Result]] = deque()
         try:
             for item in items:
-                pending.append(executor.submit(lambda each=item: fetch(self._worker_client(), each)))
+                pending.append(executor.submit(self._fetch_on_worker, fetch, item))
                 if len(pending) >= 2 * self.workers:
                     yield pending.popleft().result()
             while pending:
@@ -81,6 +80,9 @@ class Fetcher:
         finally:
             for future in pending:
                 future.cancel()
+
+    def _fetch_on_worker(self, fetch: Callable[[GitHubClient, Item], Result], item: Item) -> Result:
+        return fetch(self._worker_client(), item)
 
     def close(self) -> None:
         """Stop the workers and close their clients (the caller's own client stays open)."""

@@ -5,7 +5,7 @@ each writing its own store; `soc2-audit merge --into evidence.db shard-*.db` the
 them into the durable store. Merging the same source twice changes nothing.
 
 The rule, by the kind each table declares in `audit.store.TABLES` (SQL below, so an
-auditor can read it), for evidence tables first:
+auditor can read it), for evidence and state tables first:
 
 * A row whose key is not in the target is copied.
 * A row whose key is in the target replaces it only when it ranks strictly higher;
@@ -34,7 +34,9 @@ auditor can read it), for evidence tables first:
   list), not by their number, which every shard counts from the same base. A new one gets
   the next free `extraction_id` in the target, its `extraction_log` rows are copied with
   fresh `log_id`s, and `merged_extractions` records where it came from (source file name
-  and its id there), so every log row stays traceable to the shard that made it.
+  and its id there), so every log row stays traceable to the shard that made it. Merged
+  rows that name their extraction (an `extraction_id` column, e.g. `degraded_lookups`)
+  are renumbered the same way.
 * Derived tables (`evaluations`, `population`, `verdicts`: kind "derived" in
   `audit.store.TABLES`) are never copied, and when a merge changes any evidence, their rows
   for the quarters the sources extracted are removed, since they no longer describe the
@@ -49,6 +51,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,11 +142,11 @@ def _merge(target_path: Path, sources: list[tuple[Path, sqlite3.Connection]]) ->
         _ensure_mapping_table(conn)
         for source, reader in sources:
             quarters |= {row[0] for row in reader.execute("select distinct quarter from extractions")}
-            _merge_extractions(conn, reader, Path(source), summary)
+            extraction_ids = _merge_extractions(conn, reader, Path(source), summary)
             present = {row[0] for row in reader.execute("select name from sqlite_master where type = 'table'")}
-            for table in tables_of("evidence"):
+            for table in tables_of("evidence", "state"):
                 if table in present:
-                    _merge_table(conn, reader, table, summary)
+                    _merge_table(conn, reader, table, extraction_ids, summary)
         if summary.changed:
             summary.invalidated_quarters = _invalidate_evaluations(conn, quarters)
         conn.execute("COMMIT")
@@ -188,8 +191,15 @@ def _columns(conn: sqlite3.Connection, table: str, schema: str = "main") -> set[
     return {row[1] for row in conn.execute(f"pragma {schema}.table_info([{table}])")}
 
 
-def _stage(conn: sqlite3.Connection, reader: sqlite3.Connection, table: str, columns: list[str]) -> str:
-    """Copy the source's `table` into a temporary table of the target's connection.
+def _stage(
+    conn: sqlite3.Connection,
+    reader: sqlite3.Connection,
+    table: str,
+    columns: list[str],
+    extraction_ids: dict[int, int],
+) -> str:
+    """Copy the source's `table` into a temporary table of the target's connection, its
+    `extraction_id`s (if it has them) renumbered to the target's (unknown: NULL).
 
     Staging (rather than ATTACH) keeps the whole merge in one transaction whatever the
     number of sources: SQLite cannot detach a database inside a transaction and attaches
@@ -199,7 +209,10 @@ def _stage(conn: sqlite3.Connection, reader: sqlite3.Connection, table: str, col
     column_list = ", ".join(f"[{c}]" for c in columns)
     conn.execute(f"drop table if exists temp.[{staged}]")
     conn.execute(f"create temp table [{staged}] ({column_list})")
-    rows = reader.execute(f"select {column_list} from [{table}]")
+    rows: Iterable[tuple] = reader.execute(f"select {column_list} from [{table}]")
+    if "extraction_id" in columns:
+        at = columns.index("extraction_id")
+        rows = (row[:at] + (extraction_ids.get(row[at]),) + row[at + 1 :] for row in rows)
     placeholders = ", ".join("?" for _ in columns)
     conn.executemany(f"insert into temp.[{staged}] values ({placeholders})", rows)
     return f"temp.[{staged}]"
@@ -208,10 +221,16 @@ def _stage(conn: sqlite3.Connection, reader: sqlite3.Connection, table: str, col
 # -- tables ----------------------------------------------------------------------------------
 
 
-def _merge_table(conn: sqlite3.Connection, reader: sqlite3.Connection, table: str, summary: MergeSummary) -> None:
+def _merge_table(
+    conn: sqlite3.Connection,
+    reader: sqlite3.Connection,
+    table: str,
+    extraction_ids: dict[int, int],
+    summary: MergeSummary,
+) -> None:
     pk = TABLES[table].key
     columns = sorted(_columns(conn, table) & _columns(reader, table))
-    staged = _stage(conn, reader, table, columns)
+    staged = _stage(conn, reader, table, columns, extraction_ids)
     column_list = ", ".join(f"[{c}]" for c in columns)
     selected = ", ".join(f"s.[{c}]" for c in columns)
     joined = " and ".join(f"m.[{c}] = s.[{c}]" for c in pk)
@@ -241,8 +260,13 @@ def _merge_table(conn: sqlite3.Connection, reader: sqlite3.Connection, table: st
     conn.execute(f"drop table {staged}")
 
 
-def _merge_extractions(conn: sqlite3.Connection, reader: sqlite3.Connection, source: Path, summary: MergeSummary):
-    """Copy the extractions the target does not know, renumbered, with their log rows."""
+def _merge_extractions(
+    conn: sqlite3.Connection, reader: sqlite3.Connection, source: Path, summary: MergeSummary
+) -> dict[int, int]:
+    """Copy the extractions the target does not know, renumbered, with their log rows.
+
+    Returns each source extraction's id in the target (new or known before)."""
+    extraction_ids: dict[int, int] = {}
     reader.row_factory = sqlite3.Row
     try:
         extractions = reader.execute("select * from extractions order by started_at, extraction_id").fetchall()
@@ -258,6 +282,7 @@ def _merge_extractions(conn: sqlite3.Connection, reader: sqlite3.Connection, sou
                 identity,
             ).fetchone()
             if known:
+                extraction_ids[row["extraction_id"]] = known[0]
                 if known[1] is None and row.get("finished_at"):
                     # Still running when an earlier copy of its store was merged.
                     conn.execute(
@@ -269,6 +294,7 @@ def _merge_extractions(conn: sqlite3.Connection, reader: sqlite3.Connection, sou
             row["extraction_id"] = conn.execute(
                 "select coalesce(max(extraction_id), 0) + 1 from main.extractions"
             ).fetchone()[0]
+            extraction_ids[source_id] = row["extraction_id"]
             conn.execute(
                 f"insert into main.extractions ({', '.join(f'[{c}]' for c in row)}) "
                 f"values ({', '.join('?' for _ in row)})",
@@ -295,6 +321,7 @@ def _merge_extractions(conn: sqlite3.Connection, reader: sqlite3.Connection, sou
             summary.extractions += 1
     finally:
         reader.row_factory = None
+    return extraction_ids
 
 
 def _invalidate_evaluations(conn: sqlite3.Connection, quarters: set[str]) -> list[str]:

@@ -23,14 +23,14 @@ from audit.errors import UsageError
 from audit.extract import Extractor, GitHubClient
 from audit.merge import merge_stores
 from audit.quarter import Quarter
-from audit.store import SCHEMA_VERSION, TABLES, open_store, tables_of, upsert_all
+from audit.store import RUN_EVIDENCE_TABLES, SCHEMA_VERSION, TABLES, open_store, tables_of, upsert_all
 from tests.conftest import clean_env, run_cli
 
 REPOSITORY = "acme-fintech/ledger"
 EARLY = datetime(2024, 4, 20, 6, tzinfo=UTC)
 LATE = datetime(2024, 7, 1, 6, tzinfo=UTC)
 SHARD_TIMES = {"shard-1.db": datetime(2024, 5, 1, 6, tzinfo=UTC), "shard-2.db": datetime(2024, 5, 8, 6, tzinfo=UTC)}
-EVIDENCE_TABLES = tables_of("evidence")
+MERGED_TABLES = tables_of("evidence", "state")
 
 
 def extract(path: Path, as_of: datetime) -> None:
@@ -76,7 +76,7 @@ def dump(path: Path) -> dict[str, list[tuple]]:
 def test_union_by_primary_key_without_duplicates(stores, tmp_path):
     target = tmp_path / "merged.db"
     merge_stores(target, [stores / "early.db", stores / "late.db"])
-    for table in EVIDENCE_TABLES:
+    for table in MERGED_TABLES:
         union = keys(stores / "early.db", table) | keys(stores / "late.db", table)
         assert keys(target, table) == union, table
         with sqlite3.connect(target) as conn:
@@ -262,6 +262,34 @@ def test_the_population_is_derived_never_merged(tmp_path):
     assert [(r["quarter"], r["run_id"]) for r in db["population"].rows] == [("2024Q1", 5)]
 
 
+NUMBERED_BY_EXTRACTION = [name for name in tables_of("evidence", "state") if "extraction_id" in TABLES[name].columns]
+"""Merged tables whose rows name the extraction that wrote them."""
+
+
+def row_naming_extraction(table: str, extraction_id: int) -> dict:
+    """A row of `table` holding just its key (a fixed value per column type) and `extraction_id`."""
+    columns = TABLES[table].columns
+    return {column: 1 if columns[column] is int else "x" for column in TABLES[table].key} | {
+        "extraction_id": extraction_id
+    }
+
+
+@pytest.mark.parametrize("table", NUMBERED_BY_EXTRACTION)
+@pytest.mark.parametrize("known", [False, True], ids=["new extraction", "extraction merged before"])
+def test_rows_point_at_their_extraction_in_the_merged_store(tmp_path, table, known):
+    """Each store numbers its extractions from 1: a merged row names the target's number for its extraction."""
+    own = {"extraction_id": 1, "started_at": "2024-05-01T00:00:00+00:00", "quarter": "2024Q2"}
+    shard = {"extraction_id": 1, "started_at": "2024-05-08T00:00:00+00:00", "quarter": "2024Q2"}
+    target_extractions = [own, {**shard, "extraction_id": 7}] if known else [own]
+    target = store_with(tmp_path / "target.db", extractions=target_extractions)
+    source = store_with(tmp_path / "source.db", extractions=[shard], **{table: [row_naming_extraction(table, 1)]})
+    merge_stores(target, [source])
+    db = sqlite_utils.Database(target)
+    [row] = db[table].rows
+    [extraction] = db.query("select extraction_id from extractions where started_at = ?", [shard["started_at"]])
+    assert row["extraction_id"] == extraction["extraction_id"] == (7 if known else 2)
+
+
 def test_a_failed_merge_leaves_the_target_untouched(tmp_path, monkeypatch):
     import audit.merge
 
@@ -270,10 +298,10 @@ def test_a_failed_merge_leaves_the_target_untouched(tmp_path, monkeypatch):
     before = dump(target)
     real = audit.merge._merge_table
 
-    def failing(conn, reader, table, summary):
+    def failing(conn, reader, table, *rest):
         if table == "artifacts":
             raise RuntimeError("disk full")
-        real(conn, reader, table, summary)
+        real(conn, reader, table, *rest)
 
     monkeypatch.setattr(audit.merge, "_merge_table", failing)
     with pytest.raises(RuntimeError):
@@ -345,3 +373,7 @@ def test_a_store_from_a_newer_version_is_refused(tmp_path):
         conn.execute(f"pragma user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(UsageError, match="newer than this soc2-audit"):
         open_store(path)
+
+
+def test_the_tables_filled_per_run_are_declared_evidence():
+    assert set(RUN_EVIDENCE_TABLES) <= set(tables_of("evidence"))

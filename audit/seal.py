@@ -34,21 +34,8 @@ import sqlite_utils
 
 from audit import __version__
 from audit.errors import UsageError
-from audit.store import TABLES, Table, now_utc
+from audit.store import TABLES, Table, now_utc, tables_of
 
-# Tables that record how we worked or what we concluded, not what GitHub said: they may
-# change between extraction runs (evaluation rewrites verdicts) and are never sealed.
-NOT_EVIDENCE = frozenset(
-    {
-        "extractions",
-        "extraction_log",
-        "run_windows",
-        "conditional_requests",
-        "evaluations",
-        "population",
-        "verdicts",
-    }
-)
 SEAL_TABLES: dict[str, Table] = {
     "seals": Table(
         {
@@ -82,8 +69,12 @@ _NAMED_ROWS = 10
 
 
 def evidence_tables(db: sqlite_utils.Database) -> list[str]:
-    """Every table of the store schema that holds captured evidence, sorted."""
-    return sorted(name for name in TABLES if name not in NOT_EVIDENCE and db[name].exists())
+    """Every table of kind evidence the store has, sorted: the tables seals cover.
+
+    The other kinds record how we worked or what we concluded, not what GitHub said: they
+    may change between extraction runs (evaluation rewrites verdicts) and are never sealed.
+    """
+    return sorted(name for name in tables_of("evidence") if db.table(name).exists())
 
 
 def canonical_row(table: str, row: dict) -> bytes:
@@ -193,8 +184,8 @@ def ensure_seal_tables(db: sqlite_utils.Database) -> None:
     for name, table in SEAL_TABLES.items():
         if not db[name].exists():
             key = table.key
-            db[name].create(table.columns, pk=key[0] if len(key) == 1 else key, not_null=set(key))
-    db["sealed_rows"].create_index(["table_name", "row_key"], if_not_exists=True)
+            db.table(name).create(table.columns, pk=key[0] if len(key) == 1 else key, not_null=set(key))
+    db.table("sealed_rows").create_index(["table_name", "row_key"], if_not_exists=True)
 
 
 def seal_extraction(
@@ -223,8 +214,9 @@ def seal_extraction(
         if (table, key) not in seen and digest != REMOVED
     )
     previous = db.execute("select seal_id, seal_sha256 from seals order by seal_id desc limit 1").fetchone()
-    seal = {
-        "seal_id": (previous[0] + 1) if previous else 1,
+    seal_id: int = (previous[0] + 1) if previous else 1
+    seal: dict[str, object] = {
+        "seal_id": seal_id,
         "extraction_id": extraction_id,
         "sealed_at": now_utc(),
         "run_identity": run_identity(extraction_id, api_url),
@@ -232,28 +224,27 @@ def seal_extraction(
         "rows_sha256": rows_digest(entries),
         "previous_sha256": previous[1] if previous else None,
     }
-    seal["seal_sha256"] = seal_digest(seal)
-    seal["timestamp_token"], timestamp_error = None, None
+    seal_sha256 = seal_digest(seal)
+    token: bytes | None = None
+    timestamp_error = None
     if tsa_url:
         try:
-            seal["timestamp_token"] = _timestamp(seal["seal_sha256"], tsa_url)
+            token = _timestamp(seal_sha256, tsa_url)
         except UsageError as error:
             # The rows are captured either way; a seal without its token is weaker, and
             # says so, but losing the seal would be worse.
             timestamp_error = str(error)
-    seal["tsa_url"] = _public_url(tsa_url)
+    seal |= {"seal_sha256": seal_sha256, "timestamp_token": token, "tsa_url": _public_url(tsa_url)}
     with db.conn:
-        db["seals"].insert(seal)
-        db["sealed_rows"].insert_all(
+        db.table("seals").insert(seal)
+        db.table("sealed_rows").insert_all(
             (
-                {"seal_id": seal["seal_id"], "table_name": table, "row_key": key, "row_sha256": digest}
+                {"seal_id": seal_id, "table_name": table, "row_key": key, "row_sha256": digest}
                 for table, key, digest in entries
             ),
             batch_size=5000,
         )
-    return Seal(
-        seal["seal_id"], len(entries), seal["seal_sha256"], seal["timestamp_token"] is not None, timestamp_error
-    )
+    return Seal(seal_id, len(entries), seal_sha256, token is not None, timestamp_error)
 
 
 def _public_url(url: str | None) -> str | None:
@@ -351,7 +342,7 @@ def _row_problems(
             sealed[(table, key)] = (digest, seal_id)
     changed, added = [], []
     seen = set()
-    for table in sorted(name for name in TABLES if name not in NOT_EVIDENCE and name in tables):
+    for table in sorted(name for name in tables_of("evidence") if name in tables):
         for row in conn.execute(f'select * from "{table}"'):  # noqa: S608 - names from our schema
             values = dict(row)
             key = row_key(table, values)

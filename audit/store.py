@@ -24,14 +24,17 @@ import sqlite_utils
 from audit.errors import UsageError
 from audit.times import utc_now
 
-Kind = Literal["evidence", "log", "derived"]
+Kind = Literal["evidence", "state", "log", "derived"]
 
 
 @dataclass(frozen=True)
 class Table:
     """A table's columns, key and kind; merge and invalidation follow from the kind.
 
-    evidence  what GitHub showed us: merged by key, the row holding more evidence wins
+    evidence  what GitHub showed us: merged by key, the row holding more evidence wins;
+              sealed (audit/seal.py) at the end of every capture run
+    state     how the capture listed and what it may re-ask conditionally (listing windows,
+              ETags): merged by key as evidence is, never sealed, since every run rewrites it
     log       numbered per store (extractions and their queries; the seal chain's `seals` and
               `sealed_rows`, declared in audit/seal.py): never merged row by row; merge
               renumbers extractions and ends with a seal of its own
@@ -88,10 +91,12 @@ TABLES: dict[str, Table] = {
             "captured_at": str,
         },
         ("repository", "window_start", "window_end"),
+        "state",
     ),
     "conditional_requests": Table(
         {"key": str, "etag": str, "captured_at": str},
         ("key",),
+        "state",
     ),
     "repositories": Table(
         {
@@ -402,9 +407,27 @@ def open_store(path: str | os.PathLike | None = None, *, create: bool = True) ->
     return db
 
 
-def tables_of(kind: Kind) -> tuple[str, ...]:
-    """The names of every table of one kind, in declaration order."""
-    return tuple(name for name, table in TABLES.items() if table.kind == kind)
+RUN_EVIDENCE_TABLES = (
+    "workflow_runs",
+    "deployments",
+    "deployment_statuses",
+    "jobs",
+    "approvals",
+    "run_captures",
+    "commit_pulls",
+    "pull_requests",
+    "reviews",
+    "artifacts",
+    "scan_findings",
+)
+"""The evidence tables a capture fills per production run, whatever its mode (batched
+GraphQL, REST only, one request at a time): two captures of one GitHub agree on them. The
+other evidence is per repository or organisation, some of it read through GraphQL only."""
+
+
+def tables_of(*kinds: Kind) -> tuple[str, ...]:
+    """The names of every table of these kinds, in declaration order."""
+    return tuple(name for name, table in TABLES.items() if table.kind in kinds)
 
 
 def _drop_orphaned_derived_rows(db: sqlite_utils.Database) -> None:

@@ -38,19 +38,6 @@ QUARTER = "2024Q2"
 REPOSITORY = "synthetic/service-000"
 SPEED_UP_TARGET = 4.0
 CAPTURE_TIMES = {"captured_at", "evidence_captured_at", "reviews_captured_at", "statuses_captured_at"}
-EVIDENCE_TABLES = (
-    "workflow_runs",
-    "deployments",
-    "deployment_statuses",
-    "jobs",
-    "approvals",
-    "run_captures",
-    "commit_pulls",
-    "pull_requests",
-    "reviews",
-    "artifacts",
-    "scan_findings",
-)
 
 
 def extract(api_url: str, db_path: str, mode: str, workers: str) -> dict:
@@ -121,13 +108,14 @@ def floor(world) -> float:
 
 def same_rows(first: Path, second: Path) -> str:
     """ "yes", or the tables whose rows (capture times aside) differ."""
+    from audit.store import RUN_EVIDENCE_TABLES
 
     def rows(path: Path, table: str) -> list[tuple]:
         with sqlite3.connect(path) as db:
             columns = [row[1] for row in db.execute(f"pragma table_info({table})") if row[1] not in CAPTURE_TIMES]
             return sorted(db.execute(f"select {', '.join(columns)} from {table}").fetchall())
 
-    differ = [table for table in EVIDENCE_TABLES if rows(first, table) != rows(second, table)]
+    differ = [table for table in RUN_EVIDENCE_TABLES if rows(first, table) != rows(second, table)]
     return "yes" if not differ else "NO: " + ", ".join(differ)
 
 

@@ -8,24 +8,11 @@ from audit.config import Settings
 from audit.demo.fakegithub import FakeGitHub
 from audit.extract import Extractor, GitHubClient
 from audit.quarter import Quarter
-from audit.store import ensure_schema
+from audit.store import RUN_EVIDENCE_TABLES, ensure_schema
 
 QUARTER = Quarter.parse("2024Q2")
 
-EVIDENCE_TABLES = (
-    "workflow_runs",
-    "deployments",
-    "deployment_statuses",
-    "jobs",
-    "approvals",
-    "run_captures",
-    "commit_pulls",
-    "pull_requests",
-    "reviews",
-    "artifacts",
-    "scan_findings",
-)
-"""The tables a capture fills per run: two captures of the same GitHub must agree on them."""
+EVIDENCE_TABLES = RUN_EVIDENCE_TABLES
 CAPTURE_TIMES = {"captured_at", "evidence_captured_at", "reviews_captured_at", "statuses_captured_at"}
 """Columns holding when a row was captured, which differ between otherwise equal captures."""
 

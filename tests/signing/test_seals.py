@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from audit.seal import canonical_row, check_seal_chain, row_digest, seal_extraction
-from audit.store import open_store, snapshot, upsert_all
+from audit.store import TABLES, open_store, snapshot, tables_of, upsert_all
 from tests.signing.conftest import workflow_run, write_sealed_store
 
 
@@ -93,6 +93,17 @@ def test_a_run_that_changed_nothing_still_seals(tmp_path):
     assert seal_extraction(db, 1).rows == 1
     assert seal_extraction(db, 2).rows == 0
     assert db.execute("select count(*) from seals").fetchone()[0] == 2
+
+
+def test_seals_cover_the_tables_declared_evidence_and_no_other(tmp_path):
+    """One row in every declared table: the seal holds one row of each evidence table, none of the rest."""
+    db = open_store(tmp_path / "work.db")
+    for name, table in TABLES.items():
+        upsert_all(db, name, [{column: 1 if table.columns[column] is int else "x" for column in table.key}])
+    seal_extraction(db, 1)
+    sealed = [row[0] for row in db.execute("select table_name from sealed_rows order by table_name")]
+    assert sealed == sorted(tables_of("evidence"))
+    assert {"run_windows", "conditional_requests", "extractions", "verdicts"}.isdisjoint(sealed)
 
 
 def test_canonical_row_is_documented_json_with_blobs_as_digests():

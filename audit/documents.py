@@ -109,9 +109,11 @@ class Deployment(_Strict):
 
     repository: Repository
     run_id: RunId
-    run_attempt: Annotated[int, Field(ge=1)]
+    run_attempt: Annotated[int, Field(ge=1)] | None
+    """Null when the stored run does not say (GitHub leaves it out of older runs)."""
     environment: Text
-    head_sha: Annotated[str, Field(pattern=r"^[0-9a-f]{40}$")]
+    head_sha: Annotated[str, Field(pattern=r"^[0-9a-f]{40}$")] | None
+    """The deployed commit; null when the stored run does not name it."""
     head_branch: Text | None
     actor: Login | None
     triggering_actor: Login | None
@@ -119,7 +121,8 @@ class Deployment(_Strict):
     outcome: Outcome | None
     """The production deploy job's conclusion, `rejected` when the approval was rejected and the job never ran,
     null when unknown."""
-    html_url: Annotated[str, Field(pattern=r"^https?://", json_schema_extra={"format": "uri"})]
+    html_url: Annotated[str, Field(pattern=r"^https?://", json_schema_extra={"format": "uri"})] | None
+    """The run's page on GitHub; null when the stored run lacks it."""
     pr_number: Annotated[int, Field(ge=1)] | None = None
     pr_author: Login | None = None
     pr_title: str | None = None

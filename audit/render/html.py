@@ -1,7 +1,9 @@
 """report.html: the findings rendered through the jinja2 templates in `templates/`.
 
 Autoescape is on for every template and undefined variables raise, so a value from GitHub
-can never become markup and a template typo never renders as an empty cell. The same
+can never become markup and a template typo never renders as an empty cell. `None` means
+unknown everywhere in the findings (a run that does not name its commit, a deleted
+account), so every printed `None` reads "unknown", never the word None. The same
 templates make the PDF's HTML (`medium="pdf"`), with long lists cut to a limit.
 """
 
@@ -37,7 +39,12 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_unknown_if_none,
     )
+
+
+def _unknown_if_none(value: object) -> object:
+    return "unknown" if value is None else value
 
 
 def _context(findings: dict, *, medium: str, population_limit: int | None, table_limit: int | None) -> dict:

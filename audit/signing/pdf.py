@@ -18,6 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from asn1crypto import x509
 from pyhanko.pdf_utils.font.api import FontEngineFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -25,6 +26,7 @@ from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, PdfTimeStamper
 from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
@@ -150,9 +152,9 @@ def add_long_term_validation(signed: io.BytesIO, identity: SigningIdentity, tsa_
     )
 
 
-def _timestamp_certificates(signature) -> list:
+def _timestamp_certificates(signature: EmbeddedPdfSignature) -> list[x509.Certificate]:
     """The certificates inside the signature's RFC 3161 token (the TSA and its chain)."""
-    certificates = []
+    certificates: list[x509.Certificate] = []
     for attribute in signature.signer_info["unsigned_attrs"]:
         if attribute["type"].native == "signature_time_stamp_token":
             for token in attribute["values"]:

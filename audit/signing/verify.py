@@ -692,7 +692,9 @@ def _check_seals(directory: Path, good: dict[str, str], out: _Collector) -> None
 def _scope_of(document: Any, source: str) -> SignedScope:
     if not isinstance(document, dict):
         raise ValueError("not a JSON object")
-    period = document.get("period") if isinstance(document.get("period"), dict) else {}
+    period = document.get("period")
+    if not isinstance(period, dict):
+        period = {}
     label = period.get("label") or document.get("quarter")
     repositories = document.get("repositories") or []
     demo = document.get("demo")

@@ -87,7 +87,6 @@ class RequestCounter:
 
     requests: int = 0
     rate_remaining: int | None = None
-    by_kind: dict[str, int] = field(default_factory=dict)
     retries: int = 0
     """Requests repeated after a fault, a timeout or a rate limit (not in `requests`)."""
     waited: float = 0.0
@@ -95,11 +94,10 @@ class RequestCounter:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _mine: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
-    def count(self, kind: str, headers: dict) -> None:
+    def count(self, headers: dict) -> None:
         remaining = headers.get("x-ratelimit-remaining")
         with self._lock:
             self.requests += 1
-            self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
             if remaining is not None and str(remaining).isdigit():
                 self.rate_remaining = int(remaining)
         self._mine.requests = self.by_this_thread + 1
@@ -373,9 +371,9 @@ class GitHubClient:
         self._blobs.mount("http://", adapter)
         self._blobs.mount("https://", adapter)
 
-    def answered(self, kind: str, headers: dict, status: int) -> None:
+    def answered(self, headers: dict, status: int) -> None:
         """Count an answer; any answer but a 5xx means GitHub is up again."""
-        self.counter.count(kind, headers)
+        self.counter.count(headers)
         if status < 500:
             self.breaker.answered()
 
@@ -417,7 +415,7 @@ class GitHubClient:
         try:
             response_headers, data = self._requester.requestJsonAndCheck("GET", url, parameters=params, headers=headers)
         except GithubException as error:
-            self.answered(_kind(url), error.headers or {}, error.status)
+            self.answered(error.headers or {}, error.status)
             if error.status == 401 or (error.status == 403 and not _is_rate_limit(error)):
                 raise AccessRefused(
                     f"GitHub refused GET {_path(url)} (HTTP {error.status}: {_message(error)}): "
@@ -429,7 +427,7 @@ class GitHubClient:
             raise
         except requests.RequestException as error:
             raise _unavailable(url, error) from None
-        self.answered(_kind(url), response_headers, 200)
+        self.answered(response_headers, 200)
         not_modified = data is None and bool(etag)
         link = response_headers.get("link") or ""
         match = _NEXT_LINK.search(link)
@@ -453,11 +451,11 @@ class GitHubClient:
         try:
             repo = self.github.get_repo(repository)
         except GithubException as error:
-            self.answered("repository", error.headers or {}, error.status)
+            self.answered(error.headers or {}, error.status)
             raise _usage_error(error, repository) from None
         except requests.RequestException as error:
             raise _unavailable(self.repo_url(repository), error) from None
-        self.answered("repository", {}, 200)
+        self.answered({}, 200)
         return repo.raw_data
 
     def download_artifact(self, repository: str, artifact_id: int) -> tuple[str, bytes | None, str | None]:
@@ -474,7 +472,7 @@ class GitHubClient:
             return "unreadable", None, f"download failed: {error.status}"
         except requests.RequestException as error:
             raise _unavailable(url, error) from None  # an outage, not a lost artifact
-        self.answered("artifact-download", headers, status)
+        self.answered(headers, status)
         if status >= 500:
             raise GitHubUnavailable(f"GitHub answered HTTP {status} to GET {_path(url)} after {MAX_RETRIES} retries")
         if status == 410:
@@ -499,15 +497,6 @@ class GitHubClient:
         if len(content) > MAX_ARTIFACT_BYTES:
             return "unreadable", None, f"artifact larger than {MAX_ARTIFACT_BYTES} bytes"
         return "ok", content, None
-
-
-def _kind(url: str) -> str:
-    """A coarse label for the request counter: the last non-numeric path segment."""
-    path = url.split("?", 1)[0].rstrip("/").split("/")
-    for segment in reversed(path):
-        if segment and not segment.isdigit():
-            return segment
-    return "other"
 
 
 def _read_capped(response: requests.Response, limit: int) -> bytes:

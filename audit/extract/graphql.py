@@ -145,11 +145,11 @@ def query(client: GitHubClient, text: str, variables: dict) -> tuple[dict | None
     except RateLimitExceededException:
         raise
     except GithubException as error:
-        client.answered("graphql", error.headers or {}, error.status)
+        client.answered(error.headers or {}, error.status)
         if error.status in (401, 403, 404):
             raise GraphQLUnavailable(f"GitHub answered HTTP {error.status} to /graphql") from None
         raise
-    client.answered("graphql", headers, 200)
+    client.answered(headers, 200)
     body = body if isinstance(body, dict) else {}
     errors = tuple(error for error in body.get("errors") or [] if isinstance(error, dict))
     data = body.get("data")

@@ -1,10 +1,15 @@
 """The docs describe the tree as it is: the README's layout table and the store's tables in
-docs/architecture.md are checked against the files and the table declarations."""
+docs/architecture.md are checked against the files and the table declarations; comments
+point at nothing outside the repository."""
 
 from __future__ import annotations
 
+import ast
+import io
 import re
+import tokenize
 from pathlib import Path
+from token import COMMENT
 from typing import get_args
 
 import pytest
@@ -76,3 +81,30 @@ def test_architecture_names_every_kind():
     rows = markdown_table((ROOT / "docs" / "architecture.md").read_text(), "| kind | tables |")
     assert [row[0] for row in rows] == list(KINDS)
     assert {table.kind for table in TABLES.values()} <= set(KINDS)
+
+
+def comments_and_docstrings(path: Path) -> list[str]:
+    """The comments and docstrings of one Python file."""
+    source = path.read_text()
+    texts = [token.string for token in tokenize.generate_tokens(io.StringIO(source).readline) if token.type == COMMENT]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            texts.append(ast.get_docstring(node) or "")
+    return texts
+
+
+def test_comments_point_at_no_document_outside_the_repository():
+    """URLs in comments may show what GitHub's data looks like, never send the reader elsewhere."""
+    addresses = re.compile(r"https?://[^\s)`'\"]+")
+    allowed = re.compile(
+        r"https?://(127\.0\.0\.1|localhost|github\.com/(\{|\.\.\.)|api\.github\.com/?$|[\w.-]+\.example/)"
+    )
+    outside = [
+        f"{path.relative_to(ROOT)}: {address}"
+        for folder in ("audit", "benchmarks")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for text in comments_and_docstrings(path)
+        for address in addresses.findall(text)
+        if not allowed.match(address)
+    ]
+    assert outside == []

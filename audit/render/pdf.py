@@ -10,7 +10,7 @@ Deterministic: the same findings give the same bytes. Dates (document info, XMP 
 attachments' CreationDate/ModDate) are all `generated_at`; the PDF/A file identifier is an
 MD5 of the content (pydyf). Font subsets are the one place a clock leaks in: fontTools
 stamps each subset's `head.modified` with the current time unless `SOURCE_DATE_EPOCH` is
-set (https://reproducible-builds.org/specs/source-date-epoch/), so it is set to
+set (the Reproducible Builds convention), so it is set to
 `generated_at` while WeasyPrint writes, and restored afterwards.
 
 WeasyPrint costs about 0.2 s and 6 MB per page, so the population table stops after

@@ -10,7 +10,7 @@ Spreadsheet formula injection: most cells come from GitHub (branch names, logins
 and anyone who can push a branch chooses its name. A cell that starts with `=`, `+`, `-`,
 `@`, a tab or a carriage return would be run as a formula when an auditor opens the CSV in
 Excel or LibreOffice, so such a cell is written with a leading `'`, which spreadsheets
-treat as "this is text" (OWASP, https://owasp.org/www-community/attacks/CSV_Injection).
+treat as "this is text" (OWASP's advice against CSV injection).
 Only text cells are neutralised; numbers (`run_id`, `pr_number`) are written as numbers.
 
 `findings.json` is the findings dict as JSON (UTF-8, indent 2, `ensure_ascii=False`), its

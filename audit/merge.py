@@ -57,7 +57,7 @@ from pathlib import Path
 
 from audit.errors import UsageError
 from audit.seal import seal_extraction
-from audit.store import TABLES, now_utc, open_store, tables_of, writer_lock
+from audit.store import TABLES, Table, ensure_tables, now_utc, open_store, tables_of, writer_lock
 
 REQUIRED_TABLES = ("extractions", "extraction_log", "workflow_runs")
 """Tables every evidence store has; a table added to the store later may be missing from an older one."""
@@ -82,7 +82,14 @@ RANKS: dict[str, str] = {
 DEFAULT_RANK = "coalesce({t}.captured_at, '')"
 
 MERGED_EXTRACTIONS = "merged_extractions"
-"""Where each extraction copied in by a merge came from."""
+MERGE_TABLES: dict[str, Table] = {
+    MERGED_EXTRACTIONS: Table(
+        {"extraction_id": int, "source": str, "source_extraction_id": int, "merged_at": str},
+        ("extraction_id",),
+        "log",
+    ),
+}
+"""Where each extraction copied in by a merge came from: made by the first merge into a store."""
 
 _EXTRACTION_IDENTITY = ("started_at", "quarter", "api_url", "repositories")
 
@@ -139,7 +146,7 @@ def _merge(target_path: Path, sources: list[tuple[Path, sqlite3.Connection]]) ->
     quarters: set[str] = set()
     conn.execute("BEGIN IMMEDIATE")
     try:
-        _ensure_mapping_table(conn)
+        ensure_tables(db, MERGE_TABLES)
         for source, reader in sources:
             quarters |= {row[0] for row in reader.execute("select distinct quarter from extractions")}
             extraction_ids = _merge_extractions(conn, reader, Path(source), summary)
@@ -331,13 +338,3 @@ def _invalidate_evaluations(conn: sqlite3.Connection, quarters: set[str]) -> lis
         for table in tables_of("derived"):
             conn.execute(f"delete from main.[{table}] where quarter = ?", [quarter])
     return stale
-
-
-def _ensure_mapping_table(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        f"""create table if not exists main.{MERGED_EXTRACTIONS} (
-                extraction_id integer primary key not null,
-                source text,
-                source_extraction_id integer,
-                merged_at text)"""
-    )

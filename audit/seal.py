@@ -34,7 +34,7 @@ import sqlite_utils
 
 from audit import __version__
 from audit.errors import UsageError
-from audit.store import TABLES, Table, now_utc, tables_of
+from audit.store import TABLES, Table, ensure_tables, now_utc, tables_of
 
 SEAL_TABLES: dict[str, Table] = {
     "seals": Table(
@@ -181,10 +181,7 @@ def _sealed_digests(conn: sqlite3.Connection) -> dict[tuple[str, str], tuple[str
 
 
 def ensure_seal_tables(db: sqlite_utils.Database) -> None:
-    for name, table in SEAL_TABLES.items():
-        if not db[name].exists():
-            key = table.key
-            db.table(name).create(table.columns, pk=key[0] if len(key) == 1 else key, not_null=set(key))
+    ensure_tables(db, SEAL_TABLES)
     db.table("sealed_rows").create_index(["table_name", "row_key"], if_not_exists=True)
 
 

@@ -36,8 +36,9 @@ class Table:
     state     how the capture listed and what it may re-ask conditionally (listing windows,
               ETags): merged by key as evidence is, never sealed, since every run rewrites it
     log       numbered per store (extractions and their queries; the seal chain's `seals` and
-              `sealed_rows`, declared in audit/seal.py): never merged row by row; merge
-              renumbers extractions and ends with a seal of its own
+              `sealed_rows`, declared in audit/seal.py; `merged_extractions`, declared in
+              audit/merge.py): never merged row by row; merge renumbers extractions and
+              ends with a seal of its own
     derived   recomputed from the evidence by `evaluate`: never merged, and dropped for a
               quarter whose evidence changed
     """
@@ -461,23 +462,27 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
         )
     fresh = not db.table_names()
     with db.conn:
-        for name, table in TABLES.items():
-            handle = db.table(name)
-            if not handle.exists():
-                handle.create(
-                    table.columns, pk=table.key[0] if len(table.key) == 1 else table.key, not_null=set(table.key)
-                )
-                continue
-            present = handle.columns_dict
-            for column, column_type in table.columns.items():
-                if column not in present:
-                    handle.add_column(column, column_type)
+        ensure_tables(db, TABLES)
         for name, columns in INDEXES:
             db.table(name).create_index(columns, if_not_exists=True)
         if not fresh:
             for migration in MIGRATIONS[max(version, 1) - 1 :]:
                 migration(db)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def ensure_tables(db: sqlite_utils.Database, tables: dict[str, Table]) -> None:
+    """Create the declared tables the store lacks, and the declared columns its tables lack
+    (NULL in existing rows: unknown)."""
+    for name, table in tables.items():
+        handle = db.table(name)
+        if not handle.exists():
+            handle.create(table.columns, pk=table.key[0] if len(table.key) == 1 else table.key, not_null=set(table.key))
+            continue
+        present = handle.columns_dict
+        for column, column_type in table.columns.items():
+            if column not in present:
+                handle.add_column(column, column_type)
 
 
 def now_utc() -> str:

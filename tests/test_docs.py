@@ -14,6 +14,7 @@ from typing import get_args
 
 import pytest
 
+from audit.merge import MERGE_TABLES
 from audit.seal import SEAL_TABLES
 from audit.store import TABLES, Kind, tables_of
 
@@ -73,7 +74,9 @@ def test_every_module_and_package_of_audit_is_in_the_readme_layout():
 def test_architecture_lists_each_kind_of_table_as_declared(kind):
     rows = markdown_table((ROOT / "docs" / "architecture.md").read_text(), "| kind | tables |")
     documented = {row[0]: {span for span in code_spans(row[1]) if span.isidentifier()} for row in rows}
-    declared = set(tables_of(kind)) | {name for name, table in SEAL_TABLES.items() if table.kind == kind}
+    declared = set(tables_of(kind)) | {
+        name for name, table in (SEAL_TABLES | MERGE_TABLES).items() if table.kind == kind
+    }
     assert documented.get(kind) == declared
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from audit.controls.people import might_be_scan_evidence
-from audit.extract.client import GitHubClient
+from audit.extract.client import ArtifactLocation, GitHubClient
 from audit.extract.querylog import Started
 from audit.extract.session import CaptureSession, iso_z, parse_time
 from audit.scans import inspect_artifact
@@ -41,6 +41,15 @@ class Download:
     """ok, expired or unreadable (`GitHubClient.download_artifact`)."""
     content: bytes | None
     why: str | None
+    started_at: str
+    requests: int
+
+
+@dataclass(frozen=True)
+class _Located:
+    """Where `/zip` said an artifact's bytes are, with what asking cost."""
+
+    location: ArtifactLocation
     started_at: str
     requests: int
 
@@ -115,13 +124,25 @@ class ArtifactCollector:
             if digest:
                 digests.add(digest)
             wanted.append(artifact)
-        downloads = self.session.fetcher.map(lambda client, a: self._download(client, repository, a), wanted)
+        downloads = self.session.fetcher.map_then(
+            lambda client, a: self._locate(client, repository, a), self._fetch_blob, wanted
+        )
         return ArtifactPass(self, repository, to_capture, {a["id"] for a in wanted}, downloads)
 
     def _download(self, client: GitHubClient, repository: str, artifact: dict) -> Download:
+        return self._fetch_blob(client, self._locate(client, repository, artifact))
+
+    def _locate(self, client: GitHubClient, repository: str, artifact: dict) -> _Located:
+        """The API half of a download (`/zip`), on a worker."""
         started = self.session.log.begin()
-        status, content, why = client.download_artifact(repository, artifact["id"])
-        return Download(status, content, why, started.at, client.counter.by_this_thread - started.requests)
+        location = client.artifact_location(repository, artifact["id"])
+        return _Located(location, started.at, client.counter.by_this_thread - started.requests)
+
+    @staticmethod
+    def _fetch_blob(client: GitHubClient, located: _Located) -> Download:
+        """The storage half of a download, on a blob thread: no API request."""
+        status, content, why = client.download_blob(located.location)
+        return Download(status, content, why, located.started_at, located.requests)
 
     def _store(self, repository: str, run_id: int, artifact: dict, download: Download | None) -> None:
         row = {

@@ -22,7 +22,11 @@ stored is never replaced by an emptier answer (GitHub forgets statuses after 90 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+import sqlite_utils
 
 from audit import __version__
 from audit.capture_store import CaptureStore
@@ -61,6 +65,25 @@ class ExtractionSummary:
     answered) or `unavailable` (REST refused too; the piece stays uncaptured)."""
     degraded_reasons: list[str] = field(default_factory=list)
     """The distinct refusals behind `degraded`, one sentence each."""
+
+
+@contextmanager
+def _commits_without_fsync(db: sqlite_utils.Database) -> Iterator[None]:
+    """Commit the capture's thousands of small writes without waiting for the disk each time.
+
+    In WAL mode, `synchronous=NORMAL` keeps every commit atomic and durable against a killed
+    process (SIGKILL at any write loses nothing committed); only a power cut can undo the last
+    commits, and what is left is still a consistent store that the next run completes. The
+    disk's fsync per commit was a third of a sequential capture's time. The previous setting
+    (SQLite's default, `FULL`) again afterwards: the extraction row and its seal, and all
+    before them, are on disk when sealed.
+    """
+    previous = db.execute("PRAGMA synchronous").fetchone()[0]
+    db.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA synchronous={int(previous)}")
 
 
 class Extractor:
@@ -131,10 +154,11 @@ class Extractor:
             summary.repositories = list(repositories)
             self.store.save_extraction({"extraction_id": extraction_id, "repositories": to_json(repositories)})
         try:
-            for repository in repositories:
-                self._capture_repository(repository, summary)
-            if organization:
-                self.settings_in_force.collect_audit_log(organization, list(repositories))
+            with _commits_without_fsync(self.store.db):
+                for repository in repositories:
+                    self._capture_repository(repository, summary)
+                if organization:
+                    self.settings_in_force.collect_audit_log(organization, list(repositories))
         finally:
             self.session.fetcher.close()
         summary.requests = self.client.counter.requests

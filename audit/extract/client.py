@@ -30,6 +30,7 @@ expired or unreadable, so the next run fetches it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
@@ -161,35 +162,56 @@ class GitHubUnavailable(AuditError):
     exit_code = 1
 
 
-@dataclass
 class CircuitBreaker:
     """Stops the whole run during an outage instead of letting every request retry on its own.
 
     Without it each remaining request (thousands of artifact downloads) would spend its own
     retries and waits, and the run would crawl for days after GitHub went away.
+
+    Only an answer to an attempt that started after the last failure closes it again: with
+    a handful of requests in flight, an answer already on its way when GitHub went away says
+    nothing about GitHub now. Each thread marks the start of its attempts (`attempting`).
     """
 
-    max_wait: float = DEFAULT_MAX_WAIT
-    max_failures: int = MAX_RETRIES + 1
-    failures: int = 0
-    """Consecutive outage failures, across requests."""
-    waited: float = 0.0
-    """Seconds waited on those failures."""
-    last: str = ""
+    def __init__(self, max_wait: float = DEFAULT_MAX_WAIT, max_failures: int = MAX_RETRIES + 1) -> None:
+        self.max_wait = max_wait
+        self.max_failures = max_failures
+        self.failures = 0
+        """Consecutive outage failures, across requests."""
+        self.waited = 0.0
+        """Seconds waited on those failures."""
+        self.last = ""
+        self._lock = threading.Lock()
+        self._events = itertools.count(1)
+        """Attempt starts and failures, numbered in the order they happened."""
+        self._last_failure = 0
+        self._attempt = threading.local()
+
+    def attempting(self) -> None:
+        """The calling thread starts an attempt (a request, or a retry of one)."""
+        self._attempt.number = next(self._events)
 
     def failed(self, what: str) -> None:
-        self.failures += 1
-        self.last = what
-        if self.failures >= self.max_failures:
-            raise self._open(f"{self.waited:.0f} s waited")
+        with self._lock:
+            self.failures += 1
+            self.last = what
+            self._last_failure = next(self._events)
+            if self.failures >= self.max_failures:
+                raise self._open(f"{self.waited:.0f} s waited")
 
     def before_wait(self, seconds: float) -> None:
-        if self.waited + seconds > self.max_wait:
-            raise self._open(f"waiting {seconds:.0f} s more would pass the {self.max_wait:.0f} s allowed (--max-wait)")
-        self.waited += seconds
+        with self._lock:
+            if self.waited + seconds > self.max_wait:
+                raise self._open(
+                    f"waiting {seconds:.0f} s more would pass the {self.max_wait:.0f} s allowed (--max-wait)"
+                )
+            self.waited += seconds
 
     def answered(self) -> None:
-        self.failures, self.waited, self.last = 0, 0.0, ""
+        """The calling thread's attempt was answered: GitHub is up, if it started after the last failure."""
+        with self._lock:
+            if getattr(self._attempt, "number", 0) > self._last_failure:
+                self.failures, self.waited, self.last = 0, 0.0, ""
 
     def _open(self, why: str) -> GitHubUnavailable:
         return GitHubUnavailable(
@@ -264,6 +286,7 @@ class RetryPolicy(GithubRetry):
             self.backoff.pause(wait)
         if wait > 0:
             time.sleep(wait)
+        self.breaker.attempting()
 
     def _planned_wait(self, response) -> tuple[float, str]:
         if response is None:
@@ -392,8 +415,10 @@ class GitHubClient:
         return twin
 
     def wait_for_backoff(self) -> None:
-        """Before a request: honour a rate-limit wait another concurrent request was given."""
+        """Before a request: honour a rate-limit wait another concurrent request was given,
+        then start the attempt (`CircuitBreaker.attempting`)."""
         self.retry.backoff.wait()
+        self.breaker.attempting()
 
     @property
     def _requester(self):
@@ -448,6 +473,7 @@ class GitHubClient:
 
     def repository(self, repository: str) -> dict:
         """The repository object, through PyGithub's own Repository class."""
+        self.wait_for_backoff()
         try:
             repo = self.github.get_repo(repository)
         except GithubException as error:
@@ -459,7 +485,11 @@ class GitHubClient:
         return repo.raw_data
 
     def download_artifact(self, repository: str, artifact_id: int) -> tuple[str, bytes | None, str | None]:
-        """Fetch an artifact zip: ("ok", bytes, None), ("expired", None, why) or ("unreadable", None, why).
+        """Fetch an artifact zip: ("ok", bytes, None), ("expired", None, why) or ("unreadable", None, why)."""
+        return self.download_blob(self.artifact_location(repository, artifact_id))
+
+    def artifact_location(self, repository: str, artifact_id: int) -> ArtifactLocation:
+        """Ask `/zip` where an artifact's bytes are: the API request of a download.
 
         GitHub answers `/zip` with 302 to a short-lived storage URL that rejects an
         Authorization header, or 410 Gone once the artifact expired.
@@ -469,20 +499,31 @@ class GitHubClient:
         try:
             status, headers, _ = self._requester.requestJson("GET", url)
         except github.GithubException as error:  # pragma: no cover - network layer failure
-            return "unreadable", None, f"download failed: {error.status}"
+            return ArtifactLocation(None, "unreadable", f"download failed: {error.status}")
         except requests.RequestException as error:
             raise _unavailable(url, error) from None  # an outage, not a lost artifact
         self.answered(headers, status)
         if status >= 500:
             raise GitHubUnavailable(f"GitHub answered HTTP {status} to GET {_path(url)} after {MAX_RETRIES} retries")
         if status == 410:
-            return "expired", None, "GitHub answered 410 Gone: the artifact expired before capture"
+            return ArtifactLocation(None, "expired", "GitHub answered 410 Gone: the artifact expired before capture")
         location = headers.get("location")
         if status != 302 or not location:
-            return "unreadable", None, f"GitHub answered {status} to the artifact download"
+            return ArtifactLocation(None, "unreadable", f"GitHub answered {status} to the artifact download")
+        return ArtifactLocation(location, "ok", None)
+
+    def download_blob(self, location: ArtifactLocation) -> tuple[str, bytes | None, str | None]:
+        """The bytes behind `location` from artifact storage: no API request, no rate budget."""
+        if location.url is None:
+            return location.status, None, location.why
+        self.breaker.attempting()
         try:
             with self._blobs.get(
-                location, headers={"User-Agent": "soc2-audit"}, stream=True, timeout=self.timeout, allow_redirects=False
+                location.url,
+                headers={"User-Agent": "soc2-audit"},
+                stream=True,
+                timeout=self.timeout,
+                allow_redirects=False,
             ) as response:
                 if response.status_code >= 500:
                     raise GitHubUnavailable(
@@ -493,10 +534,20 @@ class GitHubClient:
                 content = _read_capped(response, MAX_ARTIFACT_BYTES + 1)
                 self.breaker.answered()
         except requests.RequestException as error:
-            raise _unavailable(location, error) from None  # an outage, not a lost artifact
+            raise _unavailable(location.url, error) from None  # an outage, not a lost artifact
         if len(content) > MAX_ARTIFACT_BYTES:
             return "unreadable", None, f"artifact larger than {MAX_ARTIFACT_BYTES} bytes"
         return "ok", content, None
+
+
+@dataclass(frozen=True)
+class ArtifactLocation:
+    """Where `/zip` said an artifact's bytes are (`url`), or why there are none to fetch."""
+
+    url: str | None
+    status: str
+    """ok (download `url`), expired or unreadable."""
+    why: str | None
 
 
 def _read_capped(response: requests.Response, limit: int) -> bytes:

@@ -7,6 +7,10 @@ so at most `workers` requests are in flight, and when any of them is told to wai
 (`retry-after`, an exhausted budget) every worker waits with it (`SharedBackoff` in
 `audit.extract.client`).
 
+Artifact blobs come from storage, not from the API: they cost no rate budget and are
+fetched on a pool of their own (`workers` threads more), so a worker hands the storage URL
+its `/zip` request got to a blob thread and goes on with the next API request.
+
 Only fetching is concurrent. Each worker thread has its own `GitHubClient` (PyGithub's
 `Requester` keeps the request being made on a shared connection object, so it is not
 thread-safe); the answers come back in the order asked, and the caller, the single SQLite
@@ -29,6 +33,7 @@ DEFAULT_WORKERS = 4
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+Fetched = TypeVar("Fetched")
 
 
 class Fetcher:
@@ -44,7 +49,8 @@ class Fetcher:
         self._local = threading.local()
         self._clients: list[GitHubClient] = []
         self._lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
+        self._executors: dict[str, ThreadPoolExecutor] = {}
+        """The API workers ("github") and the blob threads ("blobs"), started when first needed."""
 
     def _worker_client(self) -> GitHubClient:
         client = getattr(self._local, "client", None)
@@ -66,14 +72,49 @@ class Fetcher:
             for item in items:
                 yield fetch(self.client, item)
             return
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="github")
-        executor = self._executor
+        api = self._executor_for("github")
+        yield from self._in_order(lambda item: api.submit(self._on_worker, fetch, item), items, 2 * self.workers)
+
+    def map_then(
+        self,
+        fetch: Callable[[GitHubClient, Item], Fetched],
+        then: Callable[[GitHubClient, Fetched], Result],
+        items: Iterable[Item],
+    ) -> Iterator[Result]:
+        """`then(client, fetch(client, item))` for every item, results in the order of `items`,
+        as `map`: `fetch` (API requests) on the workers, `then` (blob downloads) on the blob
+        threads, so a worker is free for the next API request while a blob downloads."""
+        if self.workers == 1:
+            for item in items:
+                yield then(self.client, fetch(self.client, item))
+            return
+        api, blobs = self._executor_for("github"), self._executor_for("blobs")
+
+        def fetch_then_hand_over(client: GitHubClient, item: Item) -> Future[Result]:
+            return blobs.submit(self._on_worker, then, fetch(client, item))
+
+        # Both stages busy and the writer's next answer ready: 3 * workers items under way.
+        handed_over = self._in_order(
+            lambda item: api.submit(self._on_worker, fetch_then_hand_over, item), items, 3 * self.workers
+        )
+        try:
+            for blob in handed_over:
+                yield blob.result()
+        finally:
+            handed_over.close()
+
+    def _on_worker(self, fetch: Callable[[GitHubClient, Item], Result], item: Item) -> Result:
+        return fetch(self._worker_client(), item)
+
+    def _in_order(
+        self, submit: Callable[[Item], Future[Result]], items: Iterable[Item], look_ahead: int
+    ) -> Iterator[Result]:
+        """The results of `submit(item)` in order, with at most `look_ahead` submitted and not consumed."""
         pending: deque[Future[Result]] = deque()
         try:
             for item in items:
-                pending.append(executor.submit(self._fetch_on_worker, fetch, item))
-                if len(pending) >= 2 * self.workers:
+                pending.append(submit(item))
+                if len(pending) >= look_ahead:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
@@ -81,14 +122,19 @@ class Fetcher:
             for future in pending:
                 future.cancel()
 
-    def _fetch_on_worker(self, fetch: Callable[[GitHubClient, Item], Result], item: Item) -> Result:
-        return fetch(self._worker_client(), item)
+    def _executor_for(self, pool: str) -> ThreadPoolExecutor:
+        with self._lock:
+            if pool not in self._executors:
+                self._executors[pool] = ThreadPoolExecutor(self.workers, thread_name_prefix=pool)
+            return self._executors[pool]
 
     def close(self) -> None:
         """Stop the workers and close their clients (the caller's own client stays open)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        with self._lock:
+            executors, self._executors = self._executors, {}
+        for pool in ("github", "blobs"):  # the API workers first: they hand work to the blob threads
+            if pool in executors:
+                executors[pool].shutdown(wait=True, cancel_futures=True)
         with self._lock:
             clients, self._clients = self._clients, []
         for client in clients:

@@ -87,21 +87,37 @@ def test_bytes_listed_with_a_stored_digest_are_not_downloaded_again(ledger) -> N
         assert copied.fetchone()[0] == kept.fetchone()[0]
 
 
-def test_only_possible_scan_evidence_is_downloaded() -> None:
+@pytest.fixture(scope="module")
+def synthetic():
+    """A synthetic quarter with coverage reports, captured with 4 workers from a server 20 ms away
+    (so requests overlap)."""
     world = synthetic_world(deployments=40)
+    with FakeGitHub(world, latency_ms=20) as server:
+        db = _extract(server, "synthetic/service-000", 4)
+        return SimpleNamespace(world=world, db=db, requests=server.requests, in_flight=dict(server.most_in_flight))
+
+
+def test_only_possible_scan_evidence_is_downloaded(synthetic) -> None:
+    world, db = synthetic.world, synthetic.db
     artifacts = [a for _, a in world.artifacts.values() if not a.is_expired(world.as_of)]
     coverage = [a for a in artifacts if a.name == "coverage"]
     reports = [a for a in artifacts if a.name == "bandit-report"]
     assert coverage and reports, "the synthetic quarter has coverage and bandit reports"
-    with FakeGitHub(world) as server:
-        db = _extract(server, "synthetic/service-000", 4)
-        zips = sorted(int(r.path.split("/")[-2]) for r in server.requests if r.path.endswith("/zip"))
+    zips = sorted(int(r.path.split("/")[-2]) for r in synthetic.requests if r.path.endswith("/zip"))
     assert zips == sorted(a.id for a in reports), "every bandit report once, no coverage report"
     skipped = db.execute(
         "select count(*) from artifacts where name = 'coverage' and capture_status = 'not_scan' "
         "and capture_detail like 'not downloaded%' and content is null"
     ).fetchone()[0]
     assert skipped == len(coverage)
+
+
+def test_at_most_a_handful_of_api_requests_in_flight_and_blobs_beside_them(synthetic) -> None:
+    """Four workers: never more than four API requests at once; blob downloads are no API
+    requests and run on threads of their own, so API requests and blobs were in flight together."""
+    assert 2 <= synthetic.in_flight["api"] <= 4, synthetic.in_flight
+    assert synthetic.in_flight["blobs"] >= 2, synthetic.in_flight
+    assert synthetic.in_flight["all"] > 4, synthetic.in_flight
 
 
 def test_a_rate_limit_wait_holds_back_every_worker(monkeypatch: pytest.MonkeyPatch) -> None:

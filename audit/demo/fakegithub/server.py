@@ -172,6 +172,9 @@ class FakeGitHub:
         self.installation_tokens_minted = 0
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
+        self._in_flight = {"api": 0, "blobs": 0, "all": 0}
+        self.most_in_flight = dict(self._in_flight)
+        """The most API requests, blob downloads and both the server was answering at once."""
         self._faults: list[Fault] = []
         self._blobs: dict[str, int] = {}
         self._rate_used = 0
@@ -245,6 +248,7 @@ class FakeGitHub:
     def reset_requests(self) -> None:
         with self._lock:
             self._requests.clear()
+            self.most_in_flight = {kind: 0 for kind in self.most_in_flight}
 
     # ---------------------------------------------------------------- faults
 
@@ -371,6 +375,20 @@ class FakeGitHub:
     # ---------------------------------------------------------------- dispatch
 
     def _handle(self, handler: _Handler) -> None:
+        """Answer one request, counting the requests being answered at the same time."""
+        kind = "blobs" if urlsplit(handler.path).path.startswith("/_blobs/") else "api"
+        with self._lock:
+            for counted in (kind, "all"):
+                self._in_flight[counted] += 1
+                self.most_in_flight[counted] = max(self.most_in_flight[counted], self._in_flight[counted])
+        try:
+            self._answer(handler)
+        finally:
+            with self._lock:
+                self._in_flight[kind] -= 1
+                self._in_flight["all"] -= 1
+
+    def _answer(self, handler: _Handler) -> None:
         split = urlsplit(handler.path)
         path = unquote(split.path)
         raw_path = split.path

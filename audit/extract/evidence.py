@@ -84,9 +84,12 @@ class RunEvidenceCollector:
             repository, {run["run_id"]: listed.get(run["run_id"], []) for run in runs}
         )
         for batch, run_answer, commit_answer in zip(batches, run_answers, commit_answers, strict=True):
-            self._store_jobs_and_approvals(repository, batch, run_answer)
-            self._store_batch_pulls(repository, batch, commit_answer)
-            for run in batch:
+            stored_shas: set[str] = set()
+            for run in batch:  # run by run, so the writer's work never holds up the downloads for long
+                self._store_jobs_and_approvals(repository, [run], run_answer)
+                if run["head_sha"] not in stored_shas:  # each commit once per batch, as asked
+                    stored_shas.add(run["head_sha"])
+                    self._store_batch_pulls(repository, [run], commit_answer)
                 artifacts.store_run(run["run_id"])
                 self._mark_captured(repository, run)
                 advance()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
@@ -108,7 +108,7 @@ class Fetcher:
 
     def _in_order(
         self, submit: Callable[[Item], Future[Result]], items: Iterable[Item], look_ahead: int
-    ) -> Iterator[Result]:
+    ) -> Generator[Result]:
         """The results of `submit(item)` in order, with at most `look_ahead` submitted and not consumed."""
         pending: deque[Future[Result]] = deque()
         try:

@@ -38,6 +38,12 @@ PERMISSIONS = {
 """Per piece, the fine-grained permission GraphQL needs for it, and the one REST needs."""
 
 
+BATCHES_AHEAD = 2
+"""GraphQL batches asked for ahead of the writer, per query: the one it stores and the next.
+Storing a batch takes its 100 runs' artifact downloads, time enough to fetch the next; more
+would only queue before the downloads, and a stop (a spent budget) would drop their answers."""
+
+
 @dataclass(frozen=True)
 class _Answer:
     """One GraphQL query answered on any thread, with what it cost, for the writer to log."""
@@ -175,7 +181,7 @@ class RunEvidenceCollector:
                 result = why
             return _Answer(name, params, result, started.at, client.counter.by_this_thread - started.requests)
 
-        for answer in self.session.fetcher.map(fetch, asks):
+        for answer in self.session.fetcher.map(fetch, asks, look_ahead=BATCHES_AHEAD):
             yield self._recorded(repository, answer)
 
     def _recorded(self, repository: str, answer: _Answer | None) -> _Answer | None:

@@ -61,19 +61,23 @@ class Fetcher:
                 self._clients.append(client)
         return client
 
-    def map(self, fetch: Callable[[GitHubClient, Item], Result], items: Iterable[Item]) -> Iterator[Result]:
+    def map(
+        self, fetch: Callable[[GitHubClient, Item], Result], items: Iterable[Item], *, look_ahead: int | None = None
+    ) -> Iterator[Result]:
         """`fetch(client, item)` for every item, results in the order of `items`.
 
-        At most `2 * workers` answers wait to be consumed, so a quarter's artifacts never
-        sit in memory at once. An exception is raised where its item's result would be
-        (later fetches are cancelled), as it would be sequentially.
+        At most `look_ahead` (default `2 * workers`) answers are asked for and not consumed
+        yet, so a quarter's artifacts never sit in memory at once. An exception is raised
+        where its item's result would be (later fetches are cancelled), as it would be
+        sequentially.
         """
         if self.workers == 1:
             for item in items:
                 yield fetch(self.client, item)
             return
         api = self._executor_for("github")
-        yield from self._in_order(lambda item: api.submit(self._on_worker, fetch, item), items, 2 * self.workers)
+        ahead = look_ahead or 2 * self.workers
+        yield from self._in_order(lambda item: api.submit(self._on_worker, fetch, item), items, ahead)
 
     def map_then(
         self,

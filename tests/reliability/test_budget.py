@@ -21,7 +21,7 @@ from audit.config import Settings
 from audit.demo.fakegithub import FakeGitHub, synthetic_world
 from audit.extract import Extractor, GitHubClient
 from audit.extract.client import WaitTooLong
-from audit.extract.parallel import DEFAULT_WORKERS
+from audit.extract.evidence import BATCHES_AHEAD
 from audit.store import open_store
 from tests.reliability.helpers import QUARTER, REPOSITORY, evaluate, evidence, verdicts
 
@@ -95,14 +95,16 @@ def test_a_1000_request_budget_spreads_the_capture_over_runs_without_fetching_an
         f"/repos/{REPOSITORY}/branches/main/protection",
         f"/repos/{REPOSITORY}/rules/branches/main",
     }
-    # GraphQL batches (100 runs each) are fetched a handful at a time ahead of the writer; the
-    # batches in flight when the budget ran out are answered but not stored, and the next run
-    # asks for them again: at most the fetcher's look-ahead of its two queries (runs, commits).
-    # Per-deployment REST evidence (statuses, artifact downloads) is never fetched twice.
+    # GraphQL batches (100 runs each) are fetched one ahead of the writer (BATCHES_AHEAD, per
+    # query: runs, commits). When the budget runs out, the batch being stored and the one ahead
+    # are not all stored; the next run asks again for the runs not captured, in new batches.
+    # Per stop and query, that is the batch ahead and the one the remaining runs' new grouping
+    # adds: BATCHES_AHEAD queries. Per-deployment REST evidence (statuses, artifact downloads)
+    # is never fetched twice.
     refetched = limited - unlimited
     assert {path for _, path, _ in refetched} <= per_run | {"/graphql"}, refetched
     graphql_again = refetched.pop(("POST", "/graphql", ()), 0)
-    assert graphql_again <= 2 * 2 * DEFAULT_WORKERS * (runs - 1), (runs, graphql_again)
+    assert graphql_again <= 2 * BATCHES_AHEAD * (runs - 1), (runs, graphql_again)
     assert all(count <= runs - 1 for count in refetched.values()), (runs, refetched)
     assert evidence(limited_db) == evidence(unlimited_db)
     assert verdicts(limited_db) == verdicts(unlimited_db)

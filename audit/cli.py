@@ -21,6 +21,7 @@ from github import GithubException
 from audit import __version__, pipeline
 from audit.config import load_settings, validate_repository
 from audit.errors import AuditError, UsageError
+from audit.extract.client import github_message
 from audit.period import Period
 from audit.progress import Reporter
 
@@ -440,7 +441,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)
     except GithubException as error:
-        click.echo(f"soc2-audit: error: GitHub answered HTTP {error.status}: {_github_message(error)}", err=True)
+        click.echo(f"soc2-audit: error: GitHub answered HTTP {error.status}: {github_message(error)}", err=True)
         sys.exit(1)
     except Exception as error:  # a bug: one line, the traceback only on request
         if os.environ.get("SOC2_AUDIT_DEBUG"):
@@ -451,8 +452,3 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(1)
     sys.exit(0)
-
-
-def _github_message(error: GithubException) -> str:
-    data = error.data if isinstance(error.data, dict) else {}
-    return str(data.get("message") or "no message")

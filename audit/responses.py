@@ -43,6 +43,7 @@ from audit.controls import CONTROLS
 from audit.errors import UsageError
 from audit.period import Period
 from audit.quarter import Quarter
+from audit.times import parse as parse_time
 
 DEFAULT_PATH = Path("responses.toml")
 """Read when neither `--responses` nor `AUDIT_RESPONSES` is given, if it exists."""
@@ -278,4 +279,4 @@ def _run_created_at(db, entry: Response) -> datetime | None:
     ).fetchone()
     if row is None or not row[0]:
         return None
-    return datetime.fromisoformat(row[0].replace("Z", "+00:00"))
+    return parse_time(row[0])

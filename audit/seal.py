@@ -27,6 +27,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -459,8 +460,7 @@ def seal_timeline(db: sqlite_utils.Database, deployments: list[dict], period_end
     }
 
 
-def _instant(value: str):
-    from datetime import UTC, datetime
-
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+def _instant(value: str) -> datetime:
+    """A stored time, aware (one without an offset is UTC)."""
+    moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

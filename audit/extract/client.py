@@ -337,7 +337,7 @@ def app_installation_auth(api_url: str, app_id: str, private_key: str, scope: st
     except GithubException as error:
         raise UsageError(
             f"GitHub App {app_id} is not installed on {scope}, or its key is wrong (HTTP {error.status}: "
-            f"{_message(error)})"
+            f"{github_message(error)})"
         ) from None
     except requests.RequestException as error:
         raise _unavailable(f"/repos/{scope}/installation", error) from None
@@ -443,10 +443,10 @@ class GitHubClient:
             self.answered(error.headers or {}, error.status)
             if error.status == 401 or (error.status == 403 and not _is_rate_limit(error)):
                 raise AccessRefused(
-                    f"GitHub refused GET {_path(url)} (HTTP {error.status}: {_message(error)}): "
+                    f"GitHub refused GET {_path(url)} (HTTP {error.status}: {github_message(error)}): "
                     "check the token and its scopes",
                     status=error.status,
-                    reason=_message(error),
+                    reason=github_message(error),
                     permission=(error.headers or {}).get("x-accepted-github-permissions"),
                 ) from None
             raise
@@ -566,7 +566,8 @@ def _path(url: str | None) -> str:
     return urlsplit(url or "").path or "/"
 
 
-def _message(error: GithubException) -> str:
+def github_message(error: GithubException) -> str:
+    """The `message` GitHub put in an error answer's JSON."""
     data = error.data if isinstance(error.data, dict) else {}
     return str(data.get("message") or "no message")
 

@@ -28,6 +28,7 @@ from audit.errors import UsageError
 from audit.extract import graphql
 from audit.extract.session import CaptureSession
 from audit.store import now_utc, to_json
+from audit.times import iso_z
 
 AUDIT_LOG_ACTIONS = ("protected_branch", "repository_ruleset", "environment")
 """Audit-log action categories that change what the controls rely on."""
@@ -269,7 +270,7 @@ def _read(organization: str, captured_at: str, since: str, events: int | None, u
 def audit_event_row(organization: str, event: dict, captured_at: str) -> dict:
     """One audit-log event; its time is GitHub's `@timestamp` (milliseconds since the epoch)."""
     millis = event.get("@timestamp") or event.get("created_at")
-    moment = datetime.fromtimestamp(millis / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if millis else None
+    moment = iso_z(datetime.fromtimestamp(millis / 1000, UTC)) if millis else None
     return {
         "document_id": event.get("_document_id") or f"{event.get('action')}:{millis}:{event.get('actor')}",
         "organization": organization,

@@ -173,7 +173,7 @@ def build_store(path, *, deployments: int = 10_000, seed: int = 17) -> sqlite_ut
 
         # the commit's pull requests and their reviews
         if head_sha is not None and rng.random() > 0.08:
-            numbers = rng.choice(([], [index], [index], [index + 100_000, index]))
+            numbers = rng.choice(([], [index + 1], [index + 1], [index + 100_001, index + 1]))  # GitHub numbers from 1
             rows["commit_pulls"].append(
                 {"repository": repository, "sha": head_sha, "pr_numbers": json.dumps(numbers), "captured_at": "x"}
             )

@@ -262,13 +262,43 @@ def control_rows(findings: dict) -> list[dict]:
     return rows
 
 
+VERDICT_SYMBOLS = {"pass": "✓", "fail": "✗", "not_available": "?", "error": "!", "not_applicable": "–"}
+"""The text symbol of each verdict (the templates print the same)."""
+
+BRIEF_CHUNK = 60
+"""Exceptions per paragraph of a brief list: short paragraphs lay out in linear time (one
+paragraph of thousands of items does not) and break cleanly across pages."""
+
+
+def brief_lines(items: list[dict]) -> list[dict]:
+    """Exceptions in brief, as running text per repository: ``{"repository", "runs"}`` where
+    `runs` reads "50012 ✗ · 50015 ? · …" (run id, then ·attempt when a re-run, then the
+    verdict's symbol), at most `BRIEF_CHUNK` per entry.
+
+    Plain text, formatted here rather than in the template: WeasyPrint lays out one text
+    run far faster than three inline elements per exception, and the PDF must name every
+    exception of a 10,000-deployment quarter."""
+    by_repository: dict[str, list[str]] = {}
+    for item in items:
+        deployment = item["deployment"]
+        attempt = deployment.get("run_attempt")
+        run = f"{deployment['run_id']}" + (f"·{attempt}" if attempt and attempt > 1 else "")
+        by_repository.setdefault(deployment["repository"], []).append(
+            f"{run}\u00a0{VERDICT_SYMBOLS[item['result']['verdict']]}"
+        )
+    return [
+        {"repository": repository, "runs": " · ".join(runs[start : start + BRIEF_CHUNK])}
+        for repository, runs in by_repository.items()
+        for start in range(0, len(runs), BRIEF_CHUNK)
+    ]
+
+
 def exception_groups(findings: dict, limit: int | None) -> list[dict]:
     """Per control, the deployments whose verdict needs follow-up, with any management response.
 
     Every exception is listed: the first `limit` with their detail (`entries`), the others in
-    brief (`brief`: repository, run and verdict as running text, far cheaper to lay out than
-    table rows), so the PDF names all of them within its page budget; report.html gives every
-    detail.
+    brief (`brief`: `brief_lines`, run and verdict as running text per repository), so the
+    PDF names all of them; report.html gives every detail.
     """
     groups = []
     for control in findings["controls"]:
@@ -287,7 +317,7 @@ def exception_groups(findings: dict, limit: int | None) -> list[dict]:
             {
                 "control": control,
                 "entries": entries,
-                "brief": items[len(entries.rows) :],
+                "brief": brief_lines(items[len(entries.rows) :]),
                 "responses": sum(1 for item in items if item["response"]),
             }
         )
@@ -436,6 +466,7 @@ def build_context(findings: dict, *, medium: str, population_limit: int | None, 
     return {
         "findings": findings,
         "medium": medium,
+        "symbols": VERDICT_SYMBOLS,
         "zone": str(zone),
         "summary": summary_figures(findings),
         "weekly": weekly_chart(findings, zone),

@@ -408,6 +408,12 @@ def open_store(path: str | os.PathLike | None = None, *, create: bool = True) ->
     return db
 
 
+CAPTURE_TIME_COLUMNS = frozenset(
+    column for table in TABLES.values() for column in table.columns if column.endswith("captured_at")
+)
+"""The columns saying when a row, or a part of it, was captured: all two captures of the
+same GitHub may differ in."""
+
 RUN_EVIDENCE_TABLES = (
     "workflow_runs",
     "deployments",

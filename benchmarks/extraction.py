@@ -37,7 +37,6 @@ from pathlib import Path
 QUARTER = "2024Q2"
 REPOSITORY = "synthetic/service-000"
 SPEED_UP_TARGET = 4.0
-CAPTURE_TIMES = {"captured_at", "evidence_captured_at", "reviews_captured_at", "statuses_captured_at"}
 
 
 def extract(api_url: str, db_path: str, mode: str, workers: str) -> dict:
@@ -108,11 +107,12 @@ def floor(world) -> float:
 
 def same_rows(first: Path, second: Path) -> str:
     """ "yes", or the tables whose rows (capture times aside) differ."""
-    from audit.store import RUN_EVIDENCE_TABLES
+    from audit.store import CAPTURE_TIME_COLUMNS, RUN_EVIDENCE_TABLES
 
     def rows(path: Path, table: str) -> list[tuple]:
         with sqlite3.connect(path) as db:
-            columns = [row[1] for row in db.execute(f"pragma table_info({table})") if row[1] not in CAPTURE_TIMES]
+            listed = db.execute(f"pragma table_info({table})")
+            columns = [row[1] for row in listed if row[1] not in CAPTURE_TIME_COLUMNS]
             return sorted(db.execute(f"select {', '.join(columns)} from {table}").fetchall())
 
     differ = [table for table in RUN_EVIDENCE_TABLES if rows(first, table) != rows(second, table)]

@@ -8,18 +8,16 @@ from audit.config import Settings
 from audit.demo.fakegithub import FakeGitHub
 from audit.extract import Extractor, GitHubClient
 from audit.quarter import Quarter
-from audit.store import RUN_EVIDENCE_TABLES, ensure_schema
+from audit.store import CAPTURE_TIME_COLUMNS, RUN_EVIDENCE_TABLES, ensure_schema
 
 QUARTER = Quarter.parse("2024Q2")
 
 EVIDENCE_TABLES = RUN_EVIDENCE_TABLES
-CAPTURE_TIMES = {"captured_at", "evidence_captured_at", "reviews_captured_at", "statuses_captured_at"}
-"""Columns holding when a row was captured, which differ between otherwise equal captures."""
 
 
 def comparable_rows(db: sqlite_utils.Database, table: str) -> list[tuple]:
     """`table`'s rows without their capture times, sorted: what two equal captures share."""
-    columns = [c for c in db[table].columns_dict if c not in CAPTURE_TIMES]
+    columns = [c for c in db[table].columns_dict if c not in CAPTURE_TIME_COLUMNS]
     return sorted(tuple(row[c] for c in columns) for row in db[table].rows)
 
 

@@ -15,7 +15,7 @@ from audit.demo.fakegithub import World, synthetic_world
 from audit.evaluate import evaluate_quarter
 from audit.extract import Extractor, GitHubClient
 from audit.quarter import Quarter
-from audit.store import open_store
+from audit.store import RUN_EVIDENCE_TABLES, open_store
 from tests.scans.factories import bandit_report, bandit_result
 
 QUARTER = Quarter.parse("2024Q2")
@@ -23,20 +23,7 @@ REPOSITORY = "synthetic/service-000"
 CANARY = "ghp_CANARY7f3c2a9e41d8b6c5a0f9e8d7c6b5a4"
 """A token-shaped secret that must never appear in any output."""
 
-EVIDENCE_TABLES = (
-    "repositories",
-    "workflow_runs",
-    "jobs",
-    "approvals",
-    "run_captures",
-    "deployments",
-    "deployment_statuses",
-    "commit_pulls",
-    "pull_requests",
-    "reviews",
-    "artifacts",
-    "scan_findings",
-)
+EVIDENCE_TABLES = ("repositories", *RUN_EVIDENCE_TABLES)
 """Tables of GitHub evidence, each keyed by GitHub's ids (extraction logs and environment
 snapshots grow with every extraction by design, so they are not compared)."""
 

@@ -50,17 +50,19 @@ def evaluate_quarter(
 ) -> EvaluationSummary:
     """Judge every deployment of the quarter and store the verdicts (replacing earlier ones)."""
     evaluated_at = evaluated_at or latest_capture_time(db) or now_utc()
+    label = str(quarter)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows: list[tuple] = []
     population = 0
-    keys = [{"quarter": str(quarter), **key} for key in population_keys(db, quarter, settings)]
-    for deployment in load_deployments(db, quarter, settings):
+    found = population_keys(db, quarter, settings)
+    keys = [{"quarter": label, **key} for key in found]
+    for deployment in load_deployments(db, quarter, settings, keys=found):
         population += 1
         for control_id, verdict in evaluate_all(deployment, settings).items():
             counts[control_id][verdict.verdict] += 1
             rows.append(
                 (
-                    str(quarter),
+                    label,
                     deployment.repository,
                     deployment.run_id,
                     deployment.environment,
@@ -71,8 +73,8 @@ def evaluate_quarter(
                 )
             )
     with db.conn:
-        db.execute("delete from verdicts where quarter = ?", [str(quarter)])
-        db.execute("delete from population where quarter = ?", [str(quarter)])
+        db.execute("delete from verdicts where quarter = ?", [label])
+        db.execute("delete from population where quarter = ?", [label])
         db["population"].insert_all(keys)
         # The quarter's rows were just deleted: plain inserts, through sqlite3 itself (a tenth
         # of the time sqlite-utils' insert_all takes to inspect every value of 90,000 rows).
@@ -85,7 +87,7 @@ def evaluate_quarter(
             "evaluations",
             [
                 {
-                    "quarter": str(quarter),
+                    "quarter": label,
                     "evaluated_at": evaluated_at,
                     "settings": to_json(settings.as_dict()),
                     "population": population,
@@ -93,7 +95,7 @@ def evaluate_quarter(
                 }
             ],
         )
-    return EvaluationSummary(str(quarter), population, {k: dict(v) for k, v in counts.items()}, evaluated_at)
+    return EvaluationSummary(label, population, {k: dict(v) for k, v in counts.items()}, evaluated_at)
 
 
 def stored_verdicts(db, quarter: Period | Quarter, *, with_evidence: bool = False) -> dict:
@@ -143,13 +145,17 @@ def population_keys(db, quarter: Period | Quarter, settings: Settings) -> list[d
     )
 
 
-def load_deployments(db, quarter: Period | Quarter, settings: Settings) -> Iterator[DeploymentEvidence]:
+def load_deployments(
+    db, quarter: Period | Quarter, settings: Settings, *, keys: list[dict] | None = None
+) -> Iterator[DeploymentEvidence]:
     """Assemble each deployment of the quarter from the store, oldest first.
 
     The evidence is read in one query per table for the whole population (not per
-    deployment): a quarter of 10,000 deployments loads in seconds.
+    deployment): a quarter of 10,000 deployments loads in seconds. `keys`: the population
+    when the caller already computed it.
     """
-    keys = population_keys(db, quarter, settings)
+    if keys is None:
+        keys = population_keys(db, quarter, settings)
     index = _EvidenceIndex(db, keys)
     deployments = [index.deployment(key) for key in keys]
     deployments.sort(key=lambda d: (d.created_at, d.repository, d.run_id, d.environment))
@@ -281,7 +287,8 @@ class _EvidenceIndex:
             deploy_job = _job(self.jobs_by_id[deployment["job_id"]])
         captured = {row["what"] for row in self.captures.get((repository, run_id), [])}
         artifacts = tuple(self._artifacts(repository, run_id))
-        pull_request = self._pull_request(repository, run["head_sha"])
+        commit_pull_requests = self._commit_pull_requests(repository, run["head_sha"])
+        pull_request = _deployed_pull_request(commit_pull_requests, run["head_sha"])
         return DeploymentEvidence(
             repository=repository,
             run_id=run_id,
@@ -300,7 +307,7 @@ class _EvidenceIndex:
             jobs=jobs,
             pull_requests_captured=(repository, run["head_sha"]) in self.commit_pulls,
             pull_request=pull_request,
-            commit_pull_requests=self._commit_pull_requests(repository, run["head_sha"]),
+            commit_pull_requests=commit_pull_requests,
             approvals_captured="approvals" in captured,
             approvals=tuple(
                 Approval(row["user"], row["state"], tuple(json.loads(row["environments"] or "[]")), row["comment"])
@@ -336,11 +343,6 @@ class _EvidenceIndex:
         """The latest execution of each job name (what `jobs?filter=latest` would return)."""
         latest = {row["name"]: row for row in self.jobs.get((repository, run_id), [])}
         return tuple(_job(row) for row in latest.values())
-
-    def _pull_request(self, repository: str, sha: str | None) -> PullRequest | None:
-        """The merged PR whose merge commit is the deployed sha, else the first merged one."""
-        merged = [pr for pr in self._commit_pull_requests(repository, sha) if pr.merged_at]
-        return next((pr for pr in merged if pr.merge_commit_sha == sha), merged[0] if merged else None)
 
     def _commit_pull_requests(self, repository: str, sha: str | None) -> tuple[PullRequest, ...]:
         """Every stored pull request of the deployed commit, in GitHub's order, with its reviews."""
@@ -384,6 +386,12 @@ class _EvidenceIndex:
                 findings,
                 row["scan_gaps"],
             )
+
+
+def _deployed_pull_request(pulls: tuple[PullRequest, ...], sha: str | None) -> PullRequest | None:
+    """The merged PR whose merge commit is the deployed sha, else the first merged one."""
+    merged = [pr for pr in pulls if pr.merged_at]
+    return next((pr for pr in merged if pr.merge_commit_sha == sha), merged[0] if merged else None)
 
 
 def _grouped(rows, *key_columns: str) -> dict:

@@ -51,6 +51,9 @@ def _context(findings: dict, *, medium: str, population_limit: int | None, table
     context = view.build_context(findings, medium=medium, population_limit=population_limit, table_limit=table_limit)
     context["when"] = partial(view.local_time, zone=view.report_zone(findings))
     context["safe_url"] = view.safe_url
+    context["run_link"] = view.run_link
+    context["verdict_tag"] = view.verdict_tag
+    context["outcome_cell"] = view.outcome_cell
     context["svg_data_uri"] = _svg_data_uri
     return context
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from audit import reperform, times
 
 VERDICT_ORDER = ("pass", "fail", "not_available", "error", "not_applicable")
@@ -263,7 +265,40 @@ def control_rows(findings: dict) -> list[dict]:
 
 
 VERDICT_SYMBOLS = {"pass": "✓", "fail": "✗", "not_available": "?", "error": "!", "not_applicable": "–"}
-"""The text symbol of each verdict (the templates print the same)."""
+"""The text symbol of each verdict: every verdict shown in colour also carries its symbol."""
+
+VERDICT_LABELS = {
+    "pass": "Pass",
+    "fail": "Fail",
+    "not_available": "Not available",
+    "error": "Error",
+    "not_applicable": "Not applicable",
+}
+
+
+def verdict_tag(verdict: str) -> Markup:
+    """A verdict as a coloured tag with its symbol and name."""
+    return Markup(f'<span class="tag v-{escape(verdict)}">{VERDICT_SYMBOLS[verdict]} {VERDICT_LABELS[verdict]}</span>')
+
+
+def run_link(deployment: dict) -> Markup:
+    """The run id, linked to the run's page when that is an https link, then "·n" for attempt n of a re-run."""
+    url = safe_url(deployment.get("html_url"))
+    run = escape(deployment["run_id"])
+    link = Markup(f'<a href="{escape(url)}">{run}</a>') if url else run
+    attempt = deployment.get("run_attempt")
+    return link + Markup(f"&nbsp;·{int(attempt)}") if attempt and attempt > 1 else link
+
+
+def outcome_cell(value: str | None) -> Markup:
+    """The deploy job's conclusion; "unknown", explained, when it was not captured."""
+    if value is None:
+        return Markup(
+            '<span class="muted" title="The deploy job\'s conclusion was not captured: the job was still running, '
+            'or its record was lost">unknown</span>'
+        )
+    return escape(value)
+
 
 BRIEF_CHUNK = 60
 """Exceptions per paragraph of a brief list: short paragraphs lay out in linear time (one
@@ -467,6 +502,7 @@ def build_context(findings: dict, *, medium: str, population_limit: int | None, 
         "findings": findings,
         "medium": medium,
         "symbols": VERDICT_SYMBOLS,
+        "labels": VERDICT_LABELS,
         "zone": str(zone),
         "summary": summary_figures(findings),
         "weekly": weekly_chart(findings, zone),

@@ -5,7 +5,8 @@ test and a deploy job, an approved PR, an environment approval, a bandit report 
 about half the runs, a coverage report) is served by the fake GitHub in this process, and
 extracted in fresh subprocesses into empty stores, side by side in one invocation:
 
-- concurrent: the shipped extraction, a handful of requests in flight (`audit.extract.parallel`);
+- concurrent: the shipped extraction, a handful of API requests in flight and blob downloads beside
+  them (`audit.extract.parallel`);
 - sequential: the same client with one request in flight, the baseline for wall time;
 - naive: per-run REST requests, one at a time, the baseline for requests (run without
   latency: at 150 ms it alone would take about 15 minutes).
@@ -201,7 +202,7 @@ def table(latency_ms: float, r: dict) -> str:
     ]
     lines = [
         f"first capture of {n:,} production deployments, fake GitHub {latency_ms:.0f} ms away "
-        f"(concurrent: {r['workers']} requests in flight)"
+        f"(concurrent: {r['workers']} API requests in flight, blob downloads on {r['workers']} threads of their own)"
     ]
     for row in rows:
         lines.append(f"{row[0]:34} {row[1]:>10} {row[2]:>10} {row[3]:>6} {row[4]:>11} {row[5]:>16}")

@@ -9,6 +9,7 @@ extraction. Controls are pure; this module only reads the store and writes verdi
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -177,68 +178,75 @@ class _EvidenceIndex:
         runs_of_keys = "(select distinct repository, run_id from temp.evaluation_keys)"
         self.runs = {
             (r["repository"], r["run_id"]): r
-            for r in db.query(f"select w.* from workflow_runs w join {runs_of_keys} k using (repository, run_id)")
+            for r in _rows(db, f"select w.* from workflow_runs w join {runs_of_keys} k using (repository, run_id)")
         }
         self.deployments = {
             r["deployment_id"]: r
-            for r in db.query("select d.* from deployments d join temp.evaluation_keys k using (deployment_id)")
+            for r in _rows(db, "select d.* from deployments d join temp.evaluation_keys k using (deployment_id)")
         }
         self.jobs = _grouped(
-            db.query(
-                f"select j.* from jobs j join {runs_of_keys} k using (repository, run_id) order by run_attempt, job_id"
+            _rows(
+                db,
+                f"select j.* from jobs j join {runs_of_keys} k using (repository, run_id) order by run_attempt, job_id",
             ),
             "repository",
             "run_id",
         )
         self.jobs_by_id = {
             r["job_id"]: r
-            for r in db.query(
+            for r in _rows(
+                db,
                 "select j.* from jobs j join deployments d on d.job_id = j.job_id "
-                "join temp.evaluation_keys k on k.deployment_id = d.deployment_id"
+                "join temp.evaluation_keys k on k.deployment_id = d.deployment_id",
             )
         }
         self.captures = _grouped(
-            db.query(
+            _rows(
+                db,
                 "select c.repository, c.run_id, c.what from run_captures c "
-                f"join {runs_of_keys} k using (repository, run_id)"
+                f"join {runs_of_keys} k using (repository, run_id)",
             ),
             "repository",
             "run_id",
         )
         self.statuses = _grouped(
-            db.query(
+            _rows(
+                db,
                 "select s.* from deployment_statuses s join temp.evaluation_keys k using (deployment_id) "
-                "order by s.created_at, s.status_id"
+                "order by s.created_at, s.status_id",
             ),
             "deployment_id",
         )
         self.approvals = _grouped(
-            db.query(f"select a.* from approvals a join {runs_of_keys} k using (repository, run_id) order by a.seq"),
+            _rows(db, f"select a.* from approvals a join {runs_of_keys} k using (repository, run_id) order by a.seq"),
             "repository",
             "run_id",
         )
         self.artifacts = _grouped(
-            db.query(
+            _rows(
+                db,
                 "select a.artifact_id, a.repository, a.run_id, a.name, a.capture_status, a.scan_format, "
                 "a.capture_detail, a.sha256, a.scan_gaps "
                 f"from artifacts a join {runs_of_keys} k using (repository, run_id) "
-                "order by a.artifact_id"
+                "order by a.artifact_id",
             ),
             "repository",
             "run_id",
         )
         self.findings = _grouped(
-            db.query(
+            _rows(
+                db,
                 f"select f.* from scan_findings f join artifacts a using (artifact_id) join {runs_of_keys} k "
-                "on k.repository = a.repository and k.run_id = a.run_id order by f.seq"
+                "on k.repository = a.repository and k.run_id = a.run_id order by f.seq",
             ),
             "artifact_id",
         )
         self.commit_pulls = {
             (r["repository"], r["sha"]): json.loads(r["pr_numbers"])
-            for r in db.query(
+            for r in _rows(
+                db,
                 f"select c.* from commit_pulls c join workflow_runs w on w.repository = c.repository "
-                f"and w.head_sha = c.sha join {runs_of_keys} k on k.repository = w.repository and k.run_id = w.run_id"
+                f"and w.head_sha = c.sha join {runs_of_keys} k on k.repository = w.repository and k.run_id = w.run_id",
             )
         }
         db.execute("create temp table if not exists evaluation_pulls (repository text, number integer)")
@@ -249,31 +257,35 @@ class _EvidenceIndex:
         )
         self.pull_requests = {
             (r["repository"], r["number"]): r
-            for r in db.query("select p.* from pull_requests p join temp.evaluation_pulls k using (repository, number)")
+            for r in _rows(
+                db, "select p.* from pull_requests p join temp.evaluation_pulls k using (repository, number)"
+            )
         }
         self.reviews = _grouped(
-            db.query(
+            _rows(
+                db,
                 "select r.* from reviews r join temp.evaluation_pulls k "
-                "on k.repository = r.repository and k.number = r.pr_number order by r.submitted_at, r.review_id"
+                "on k.repository = r.repository and k.number = r.pr_number order by r.submitted_at, r.review_id",
             ),
             "repository",
             "pr_number",
         )
         self.gaps = _grouped(
-            db.query(
+            _rows(
+                db,
                 "select repository, piece, subject, coalesce(rest_error, graphql_error) as reason, permission "
-                "from degraded_lookups where outcome = 'unavailable'"
+                "from degraded_lookups where outcome = 'unavailable'",
             ),
             "repository",
             "subject",
         )
         self.default_branches = {
-            r["full_name"]: r["default_branch"] for r in db.query("select full_name, default_branch from repositories")
+            r["full_name"]: r["default_branch"] for r in _rows(db, "select full_name, default_branch from repositories")
         }
         self.required_reviewers = {
             (r["repository"], r["environment"]): r["required_reviewers"]
-            for r in db.query(
-                "select repository, environment, required_reviewers from environment_snapshots order by captured_at"
+            for r in _rows(
+                db, "select repository, environment, required_reviewers from environment_snapshots order by captured_at"
             )
         }
 
@@ -355,7 +367,7 @@ class _EvidenceIndex:
             Review(r["review_id"], r["user"], r["state"], parse(r["submitted_at"]), r["commit_id"])
             for r in self.reviews.get((repository, row["number"]), [])
         )
-        labels = row.get("labels")
+        labels = row["labels"]
         return PullRequest(
             row["number"],
             row["author"],
@@ -386,6 +398,14 @@ class _EvidenceIndex:
                 findings,
                 row["scan_gaps"],
             )
+
+
+def _rows(db, sql: str) -> sqlite3.Cursor:
+    """The rows of `sql` as `sqlite3.Row` (read by column name, built in C): sqlite-utils'
+    `query` builds a dict per row in Python, a quarter of the evidence loading's time."""
+    cursor = db.conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return cursor.execute(sql)
 
 
 def _deployed_pull_request(pulls: tuple[PullRequest, ...], sha: str | None) -> PullRequest | None:

@@ -63,11 +63,15 @@ class CaptureStore:
         ]
 
     def deployment_links(self, repository: str) -> dict[int, dict]:
-        """Per stored deployment: whether its statuses are final and the run/job they name."""
+        """Per stored deployment: whether its statuses are final, the run/job they name, its
+        node id, and whether it has statuses stored before node ids were kept (`legacy_statuses`)."""
         return {
             row["deployment_id"]: row
             for row in self.db.query(
-                "select deployment_id, statuses_final, run_id, job_id from deployments where repository = ?",
+                "select deployment_id, statuses_final, run_id, job_id, json_extract(raw, '$.node_id') as node_id, "
+                "exists (select 1 from deployment_statuses s where s.deployment_id = d.deployment_id "
+                "and s.node_id is null) as legacy_statuses "
+                "from deployments d where repository = ?",
                 [repository],
             )
         }
@@ -83,6 +87,14 @@ class CaptureStore:
         return row[0] if row else None
 
     def save_statuses(self, rows: list[dict]) -> None:
+        """Upsert statuses by node id; one stored before node ids were kept (keyed by its
+        database id) is re-keyed first, so capturing it again does not add a second row."""
+        for row in rows:
+            if row.get("status_id") is not None and row["status_key"] != str(row["status_id"]):
+                self.db.execute(
+                    "update deployment_statuses set status_key = ? where status_key = ? and status_id = ?",
+                    [row["status_key"], str(row["status_id"]), row["status_id"]],
+                )
         upsert_all(self.db, "deployment_statuses", rows)
 
     def deployments_without_run(self, repository: str) -> list[dict]:

@@ -213,7 +213,7 @@ class _EvidenceIndex:
             _rows(
                 db,
                 "select s.* from deployment_statuses s join temp.evaluation_keys k using (deployment_id) "
-                "order by s.created_at, s.status_id",
+                "order by s.created_at, s.status_key",
             ),
             "deployment_id",
         )
@@ -327,7 +327,7 @@ class _EvidenceIndex:
             ),
             statuses_captured=deployment["statuses_captured_at"] is not None,
             statuses=tuple(
-                DeploymentStatus(row["status_id"], row["state"], parse(row["created_at"]))
+                DeploymentStatus(row["status_id"], row["state"], parse(row["created_at"]), row["node_id"])
                 for row in self.statuses.get(key["deployment_id"], [])
             ),
             required_reviewers=self.required_reviewers.get((repository, environment)),

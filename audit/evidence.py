@@ -87,10 +87,17 @@ class Approval:
 class DeploymentStatus:
     """A status of the production deployment, oldest first."""
 
-    status_id: int
+    status_id: int | None
+    """GitHub's database id; None when the status came from GraphQL, which gives none."""
     state: str
     """waiting, queued, in_progress, success, failure, error, inactive …"""
     created_at: datetime | None
+    node_id: str | None = None
+
+    @property
+    def citation(self) -> str:
+        """`deployment_statuses:<database id>`, or `<node id>` where no database id is known."""
+        return f"deployment_statuses:{self.status_id if self.status_id is not None else self.node_id}"
 
 
 Finding = ScanFinding
@@ -189,6 +196,13 @@ class DeploymentEvidence:
 
 WAITING = "waiting"
 APPROVED_NEXT_STATES = ("queued", "in_progress")
+LIFECYCLE = ("waiting", "pending", "queued", "in_progress")
+"""The order of a deployment's states: statuses created in the same second are taken in this
+order (final states after), the same whether they came with a database id or only a node id."""
+
+
+def lifecycle_rank(state: str | None) -> int:
+    return LIFECYCLE.index(state) if state in LIFECYCLE else len(LIFECYCLE)
 
 
 def approval_times(statuses: tuple[DeploymentStatus, ...]) -> tuple[datetime | None, datetime | None]:
@@ -198,7 +212,10 @@ def approval_times(statuses: tuple[DeploymentStatus, ...]) -> tuple[datetime | N
     status and the approval the first status after it, when that one is queued or
     in_progress (a failure right after waiting is a rejection, not an approval).
     """
-    ordered = sorted(statuses, key=lambda s: (s.created_at is None, s.created_at, s.status_id))
+    ordered = sorted(
+        statuses,
+        key=lambda s: (s.created_at is None, s.created_at or datetime.min, lifecycle_rank(s.state), s.citation),
+    )
     for index, status in enumerate(ordered):
         if status.state == WAITING:
             following = ordered[index + 1] if index + 1 < len(ordered) else None

@@ -23,6 +23,7 @@ auditor can read it), for evidence and state tables first:
   artifacts             capture_status captured/not_scan, content kept, captured_at
   pull_requests         reviews_captured_at set, merged_at set, captured_at
   jobs                  completed_at set, captured_at
+  deployment_statuses   status_id set (REST gives it, GraphQL not), captured_at
   other tables          captured_at (GitHub objects with their own ids, or snapshots
                         whose key includes the capture time); scan_findings has none,
                         so a row already in the target always stays
@@ -76,6 +77,7 @@ RANKS: dict[str, str] = {
     ),
     "pull_requests": ("{t}.reviews_captured_at is not null, {t}.merged_at is not null, coalesce({t}.captured_at, '')"),
     "jobs": "{t}.completed_at is not null, coalesce({t}.captured_at, '')",
+    "deployment_statuses": "{t}.status_id is not null, coalesce({t}.captured_at, '')",
 }
 """Per table, the SQL row value a candidate row must exceed to replace the target's row."""
 

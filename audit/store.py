@@ -219,7 +219,9 @@ TABLES: dict[str, Table] = {
     ),
     "deployment_statuses": Table(
         {
+            "status_key": str,
             "status_id": int,
+            "node_id": str,
             "deployment_id": int,
             "repository": str,
             "state": str,
@@ -230,7 +232,7 @@ TABLES: dict[str, Table] = {
             "log_url": str,
             "captured_at": str,
         },
-        ("status_id",),
+        ("status_key",),
     ),
     "commit_pulls": Table(
         {"repository": str, "sha": str, "pr_numbers": str, "captured_at": str},
@@ -381,6 +383,7 @@ INDEXES = (
     ("jobs", ["repository", "run_id"]),
     ("deployments", ["repository", "run_id"]),
     ("deployment_statuses", ["deployment_id"]),
+    ("deployment_statuses", ["status_id"]),
     ("reviews", ["repository", "pr_number"]),
     ("artifacts", ["repository", "run_id"]),
     ("artifacts", ["sha256"]),
@@ -428,7 +431,8 @@ RUN_EVIDENCE_TABLES = (
     "scan_findings",
 )
 """The evidence tables a capture fills per production run, whatever its mode (batched
-GraphQL, REST only, one request at a time): two captures of one GitHub agree on them. The
+GraphQL, REST only, one request at a time): two captures of one GitHub agree on them (but for a
+deployment status's `status_id` and `target_url`, which GraphQL does not give). The
 other evidence is per repository or organisation, some of it read through GraphQL only."""
 
 
@@ -445,7 +449,24 @@ def _drop_orphaned_derived_rows(db: sqlite_utils.Database) -> None:
             db.execute(f"delete from [{name}] where quarter not in (select quarter from evaluations)")
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_drop_orphaned_derived_rows,)
+def _key_statuses_by_node_id(db: sqlite_utils.Database) -> None:
+    """Version 3: deployment statuses are keyed by `status_key`, the node id that REST and
+    GraphQL both give (GraphQL gives no database id). Rows stored before keep their database
+    id as key until a REST capture of the same status re-keys them (`save_statuses`)."""
+    table = db.table("deployment_statuses")
+    if table.pks == ["status_key"]:
+        return
+    db.execute("update deployment_statuses set status_key = cast(status_id as text) where status_key is null")
+    table.transform(pk="status_key", not_null={"status_key": True, "status_id": False})
+    for name, columns in INDEXES:
+        if name == "deployment_statuses":
+            table.create_index(columns, if_not_exists=True)
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _drop_orphaned_derived_rows,
+    _key_statuses_by_node_id,
+)
 """Data changes between schema versions: MIGRATIONS[i] upgrades version i + 1 to i + 2.
 
 Tables and columns need no entry: `ensure_schema` creates any that `TABLES` declares and a

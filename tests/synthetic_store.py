@@ -160,10 +160,18 @@ def build_store(path, *, deployments: int = 10_000, seed: int = 17) -> sqlite_ut
             states = rng.choice(
                 (("waiting", "queued", "success"), ("waiting", "in_progress"), ("waiting", "failure"), ("queued",))
             )
+            if deployment_id % 5 == 0:
+                waited = 0  # created in the same second: ordered by lifecycle
             for position, state in enumerate(states):
+                status_id = next(ids)
+                # Every other deployment's statuses as GraphQL captures them: a node id, no database id.
+                from_graphql = deployment_id % 2 == 1
+                node_id = f"DES_{status_id}"
                 rows["deployment_statuses"].append(
                     {
-                        "status_id": next(ids),
+                        "status_key": node_id if from_graphql else str(status_id),
+                        "status_id": None if from_graphql else status_id,
+                        "node_id": node_id if from_graphql else None,
                         "deployment_id": deployment_id,
                         "repository": repository,
                         "state": state,

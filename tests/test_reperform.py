@@ -184,8 +184,20 @@ def test_timely_sql_boundary(approved_after_seconds, verdict):
     )
     db["deployment_statuses"].insert_all(
         [
-            {"status_id": 1, "deployment_id": 10, "state": "waiting", "created_at": f"{requested:%Y-%m-%dT%H:%M:%S}Z"},
-            {"status_id": 2, "deployment_id": 10, "state": "queued", "created_at": f"{approved:%Y-%m-%dT%H:%M:%S}Z"},
+            {
+                "status_key": "1",
+                "status_id": 1,
+                "deployment_id": 10,
+                "state": "waiting",
+                "created_at": f"{requested:%Y-%m-%dT%H:%M:%S}Z",
+            },
+            {
+                "status_key": "2",
+                "status_id": 2,
+                "deployment_id": 10,
+                "state": "queued",
+                "created_at": f"{approved:%Y-%m-%dT%H:%M:%S}Z",
+            },
         ]
     )
     db["run_captures"].insert({"repository": "acme/api", "run_id": 1, "what": "approvals", "captured_at": "x"})

@@ -65,7 +65,11 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     ),
     "deployment_statuses": (
         "Statuses of each deployment: `waiting` is the approval request, the next status the approval.",
-        {},
+        {
+            "status_key": "The node id (a status stored before node ids were kept: its database id).",
+            "status_id": "Empty when the status came from GraphQL, which gives no database id: cited by node id.",
+            "target_url": "Empty when the status came from GraphQL (REST's deprecated copy of log_url).",
+        },
     ),
     "commit_pulls": ("Pull requests GitHub lists for a deployed commit (GET /commits/{sha}/pulls).", {}),
     "pull_requests": ("Pull requests behind deployed commits.", {"author": "The PR author (never an approver)."}),

@@ -33,7 +33,7 @@ select 'deployments', deployment_id, created_at,
                    'statuses_captured_at', statuses_captured_at)
 from deployments where repository = :repository and run_id = :run_id
 union all
-select 'deployment_statuses', s.status_id, s.created_at, json_object('state', s.state, 'creator', s.creator)
+select 'deployment_statuses', coalesce(s.status_id, s.node_id), s.created_at, json_object('state', s.state, 'creator', s.creator)
 from deployment_statuses s join deployments d on d.deployment_id = s.deployment_id
 where d.repository = :repository and d.run_id = :run_id
 union all

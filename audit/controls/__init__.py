@@ -7,7 +7,8 @@ and what each verdict means for it). The registry below is explicit and in contr
 
 Evidence references in a verdict name stored rows as `<table>:<key>`: `reviews:<id>`,
 `pull_requests:<number>`, `commits:<sha>` (the commit's pull-request lookup),
-`approvals:run <run id>`, `deployment_statuses:<id>`, `jobs:<id>`, `artifacts:<id>`,
+`approvals:run <run id>`, `deployment_statuses:<id>` (`<node id>` for a status captured over
+GraphQL, which gives no database id), `jobs:<id>`, `artifacts:<id>`,
 `runs:<id>`, `repositories:<owner/name>`.
 
 Which SOC 2 criteria the controls cover is data too: each control's `criteria`, with the

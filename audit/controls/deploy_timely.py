@@ -38,7 +38,7 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
         )
     requested_at, approved_at = approval_times(deployment.statuses)
     evidence = tuple(
-        f"deployment_statuses:{status.status_id}"
+        status.citation
         for status in (
             _status_at(deployment.statuses, requested_at, waiting=True),
             _status_at(deployment.statuses, approved_at, waiting=False),

@@ -42,7 +42,7 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     reports = captured_scan_artifacts(deployment)
     evidence = (
         (f"approvals:run {deployment.run_id}",)
-        + tuple(f"deployment_statuses:{s.status_id}" for s in deployment.statuses)
+        + tuple(s.citation for s in deployment.statuses)
         + tuple(f"artifacts:{a.artifact_id}" for a in reports)
     )
     return Verdict(

@@ -162,7 +162,7 @@ class Extractor:
         finally:
             self.session.fetcher.close()
         summary.requests = self.client.counter.requests
-        summary.degraded = dict(self.evidence.degraded)
+        summary.degraded = {**self.evidence.degraded, **self.deployments.degraded}
         summary.degraded_reasons = self.store.degraded_reasons(extraction_id)
         self.store.save_extraction(
             {"extraction_id": extraction_id, "finished_at": now_utc(), "requests": summary.requests}

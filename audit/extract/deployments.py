@@ -3,6 +3,12 @@
 A status's `target_url` (or `log_url`) ends in `/actions/runs/{run_id}/job/{job_id}`, and the
 `waiting` status and the one after it time the approval. GitHub forgets statuses after 90
 days; a deployment that lost them is linked to its run through the deployed commit.
+
+Batched, the statuses of up to 100 deployments come in one GraphQL query
+(`graphql.deployment_statuses`); a deployment GraphQL does not answer in full (a refusal, a
+null, more than 100 statuses, no node id, or statuses stored before node ids were kept) is
+asked over REST. When REST refuses too, the lookup is recorded in `degraded_lookups` and the
+statuses stay uncaptured: never read as "no statuses".
 """
 
 from __future__ import annotations
@@ -10,8 +16,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from audit.extract.client import GitHubClient
-from audit.extract.querylog import Listed
+from audit.extract import graphql
+from audit.extract.client import AccessRefused, GitHubClient
+from audit.extract.querylog import Listed, Started
 from audit.extract.rows import deployment_row, status_row
 from audit.extract.session import CaptureSession, iso_z, parse_time
 from audit.store import now_utc
@@ -21,6 +28,10 @@ DEPLOYMENT_LAG = timedelta(days=7)
 STATUS_RETENTION = timedelta(days=90)
 """GitHub keeps deployment statuses this long (then GitHub drops them)."""
 FINAL_STATES = {"success", "failure", "error", "inactive"}
+
+STATUSES_PERMISSION = "deployments: read"
+"""What GitHub needs to show deployment statuses, over GraphQL and REST alike."""
+STATUSES_QUERY = "POST /graphql nodes(ids:) Deployment"
 
 _RUN_LINK = re.compile(r"/actions/runs/(\d+)(?:/job/(\d+))?")
 
@@ -32,6 +43,8 @@ class DeploymentCollector:
         self.session = session
         self.store = session.store
         self.client = session.client
+        self.degraded: dict[tuple[str, str], int] = {}
+        """("statuses", outcome) -> lookups of this extraction GitHub refused (outcome rest or unavailable)."""
 
     def collect(self, repository: str, environment: str) -> tuple[int, set[int]]:
         """(deployments created in the quarter, the runs they name).
@@ -85,9 +98,17 @@ class DeploymentCollector:
                     run_ids.add(previous["run_id"])
                 continue
             to_fetch.append(deployment)
-        fetched = session.fetcher.map(lambda client, d: self._fetch_statuses(client, repository, d), to_fetch)
-        for deployment, statuses in zip(to_fetch, fetched, strict=True):
-            run_id = self._store_statuses(repository, deployment, statuses)
+        answers = self._graphql_statuses(repository, to_fetch, known)
+        asked_rest = [d for d in to_fetch if answers.get(d["id"]) is None or answers[d["id"]].statuses is None]
+        fetched = dict(
+            zip(
+                [d["id"] for d in asked_rest],
+                session.fetcher.map(lambda client, d: self._fetch_statuses(client, repository, d), asked_rest),
+                strict=True,
+            )
+        )
+        for deployment in to_fetch:
+            run_id = self._store_answer(repository, deployment, answers.get(deployment["id"]), fetched)
             if run_id:
                 run_ids.add(run_id)
         if not first.not_modified and first.etag:
@@ -95,21 +116,111 @@ class DeploymentCollector:
             self.store.remember_etag(etag_key, first.etag, now_utc())
         return len(deployments), run_ids
 
-    def _fetch_statuses(self, client: GitHubClient, repository: str, deployment: dict) -> Listed:
-        """One deployment's statuses, on a worker's `client`."""
-        return self.session.log.fetch_listing(
-            client, f"{client.repo_url(repository)}/deployments/{deployment['id']}/statuses"
-        )
+    def _graphql_statuses(
+        self, repository: str, deployments: list[dict], known: dict[int, dict]
+    ) -> dict[int, graphql.DeploymentStatuses]:
+        """The statuses GraphQL gives, per deployment id, in batches of 100 queried side by side."""
+        session = self.session
+        if not session.graphql_available:
+            return {}
+        ready = []
+        for deployment in deployments:
+            stored = known.get(deployment["id"]) or {}
+            node_id = deployment.get("node_id") or stored.get("node_id")
+            if node_id and not stored.get("legacy_statuses"):
+                ready.append((deployment["id"], node_id))
+        batches = [ready[start : start + graphql.BATCH] for start in range(0, len(ready), graphql.BATCH)]
 
-    def _store_statuses(self, repository: str, deployment: dict, listed: Listed) -> int | None:
-        """Log and store one deployment's statuses; the run they link it to."""
+        def fetch(client: GitHubClient, batch: list[tuple[int, str]]) -> tuple[object, str, int]:
+            started = session.log.begin()
+            result: list[graphql.DeploymentStatuses] | graphql.GraphQLUnavailable
+            try:
+                result = graphql.deployment_statuses(client, [node_id for _, node_id in batch])
+            except graphql.GraphQLUnavailable as why:
+                result = why
+            return result, started.at, client.counter.by_this_thread - started.requests
+
+        answers: dict[int, graphql.DeploymentStatuses] = {}
+        for batch, (result, started_at, requests) in zip(batches, session.fetcher.map(fetch, batches), strict=True):
+            ids = [deployment_id for deployment_id, _ in batch]
+            if isinstance(result, graphql.GraphQLUnavailable):
+                session.log.record(
+                    repository, STATUSES_QUERY, {"deployment_ids": ids}, Started(started_at, 0), requests=requests
+                )
+                if session.graphql_available:
+                    session.graphql_available = False
+                    session.progress.say(f"{repository}: {result}; asking REST per run instead")
+                continue
+            assert isinstance(result, list)
+            rows = sum(len(found.statuses or []) for found in result)
+            session.log.record(
+                repository,
+                STATUSES_QUERY,
+                {"deployment_ids": ids},
+                Started(started_at, 0),
+                rows=rows,
+                requests=requests,
+            )
+            answers.update(zip(ids, result, strict=True))
+        return answers
+
+    def _fetch_statuses(self, client: GitHubClient, repository: str, deployment: dict) -> Listed | AccessRefused:
+        """One deployment's statuses over REST, on a worker's `client` (a refusal is returned)."""
+        try:
+            return self.session.log.fetch_listing(
+                client, f"{client.repo_url(repository)}/deployments/{deployment['id']}/statuses"
+            )
+        except AccessRefused as refused:
+            return refused
+
+    def _store_answer(
+        self,
+        repository: str,
+        deployment: dict,
+        found: graphql.DeploymentStatuses | None,
+        fetched: dict[int, Listed | AccessRefused],
+    ) -> int | None:
+        """Store one deployment's statuses from GraphQL, or else from REST; the run they link it to."""
+        if found is not None and found.statuses is not None:
+            return self._store_statuses(repository, deployment, found.statuses)
+        graphql_error = found.refused if found is not None else None
+        listed = fetched[deployment["id"]]
+        if isinstance(listed, AccessRefused):
+            self._degraded(repository, deployment["id"], graphql_error, listed)
+            return self.store.deployment_run_id(deployment["id"])
         self.session.log.record_listed(
             repository,
             "GET /repos/{owner}/{repo}/deployments/{id}/statuses",
             {"deployment_id": deployment["id"]},
             listed,
         )
-        statuses = listed.items
+        if graphql_error is not None:
+            self._degraded(repository, deployment["id"], graphql_error, None)
+        return self._store_statuses(repository, deployment, listed.items)
+
+    def _degraded(
+        self, repository: str, deployment_id: int, graphql_error: str | None, refused: AccessRefused | None
+    ) -> None:
+        """Record statuses GitHub refused: read over REST after GraphQL did, or unavailable."""
+        outcome = "unavailable" if refused is not None else "rest"
+        self.store.note_degraded_lookup(
+            {
+                "repository": repository,
+                "piece": "statuses",
+                "subject": str(deployment_id),
+                "outcome": outcome,
+                "graphql_error": graphql_error,
+                "rest_error": None if refused is None else f"HTTP {refused.status}: {refused.reason}",
+                "permission": STATUSES_PERMISSION,
+                "quarter": str(self.session.quarter),
+                "extraction_id": self.session.log.extraction_id,
+                "captured_at": now_utc(),
+            }
+        )
+        self.degraded["statuses", outcome] = self.degraded.get(("statuses", outcome), 0) + 1
+
+    def _store_statuses(self, repository: str, deployment: dict, statuses: list[dict]) -> int | None:
+        """Store one deployment's statuses; the run they link it to."""
         captured_at = now_utc()
         run_id = job_id = None
         for status in statuses:

@@ -152,6 +152,7 @@ def _probe_repository(client: GitHubClient, repository: str) -> list[Probe]:
         )[0]
     )
     probes.extend(_probe_graphql(client, repository, run))
+    probes.append(_probe_graphql_statuses(client, repository, deployment))
     return probes
 
 
@@ -177,6 +178,21 @@ def _probe_graphql(client: GitHubClient, repository: str, run: dict | None) -> l
         outcome = OK if refused is None else (REFUSED if refused.startswith("FORBIDDEN") else FAILED)
         probes.append(Probe(repository, "POST /graphql " + what, permission, outcome, refused or ""))
     return probes
+
+
+def _probe_graphql_statuses(client: GitHubClient, repository: str, deployment: dict[str, Any] | None) -> Probe:
+    """The batched statuses query, for one deployment; a refusal shows as an error."""
+    request, permission = "POST /graphql Deployment statuses", "deployments: read"
+    if deployment is None:
+        return Probe(repository, request, permission, SKIPPED, "no deployment to ask about")
+    try:
+        found = graphql.deployment_statuses(client, [deployment.get("node_id") or ""])[0]
+    except graphql.GraphQLUnavailable as why:
+        return Probe(repository, request, "none", FAILED, f"{why}: the capture asks REST per deployment instead")
+    if found.statuses is not None:
+        return Probe(repository, request, permission, OK)
+    refused = found.refused or "no complete answer"
+    return Probe(repository, request, permission, REFUSED if refused.startswith("FORBIDDEN") else FAILED, refused)
 
 
 def _ask_about(

@@ -1,20 +1,25 @@
 """Batched evidence queries over GitHub's GraphQL API, answered as REST-shaped dicts.
 
 Per production run the REST way costs a jobs, an approvals, a commit→pulls and a reviews
-request. Here one `nodes(ids:)` query fetches jobs and environment approvals of up to 100
-runs, and one `repository { object(oid:) … }` query the pull requests and reviews of up to
-100 commits (the schema: tests/fixtures/github-api/graphql/schema.graphql). The answers are
-mapped to the dicts the REST endpoints return, so the store gets exactly the same rows
-whichever way they came.
+request, and per deployment a statuses request. Here one `nodes(ids:)` query fetches jobs and
+environment approvals of up to 100 runs, one the statuses of up to 100 deployments, and one
+`repository { object(oid:) … }` query the pull requests and reviews of up to 100 commits
+(the schema: tests/fixtures/github-api/graphql/schema.graphql). The answers are mapped to
+the dicts the REST endpoints return, so the store gets the same rows whichever way they
+came (statuses: but for the two columns GraphQL cannot fill, below).
 
 What GraphQL cannot give stays on REST (`audit.extract.capture`):
 
-- deployment statuses: `DeploymentStatus` has no database id and no `target_url`, and
-  verdicts cite statuses by id (`deployment_statuses:<id>`);
 - the jobs of a re-run (`run_attempt` > 1): check runs do not say which attempt they belong
   to, and `tests.passed` judges the latest attempt, so those runs use `jobs?filter=all`;
 - any connection longer than one page (more than 100 jobs, 10 approvals, 10 pull requests
-  of a commit or 100 reviews): rare, and REST pages it.
+  of a commit, 100 reviews or 100 statuses of a deployment): rare, and REST pages it.
+
+Deployment statuses: `DeploymentStatus` has a node `id` but no database id and no
+`target_url` (REST's deprecated copy of `log_url`). A status from GraphQL is therefore stored
+without them and cited by its node id (`deployment_statuses:<node id>`); the store keys every
+status by its node id, which REST gives too, so a later REST capture fills the database id in
+instead of adding a row. Deployments are matched by position, like runs.
 
 Ids: GraphQL `databaseId` is a 32-bit `Int`, which run and job ids outgrew. Runs are matched
 by position (`nodes` answers in the order asked), a job's id is the last segment of its check
@@ -91,6 +96,23 @@ _CHECK_RUN_ID = re.compile(r"/runs/(\d+)$")
 _JOB_ID = re.compile(r"/job/(\d+)")
 
 
+STATUSES_PER_DEPLOYMENT = 100
+
+STATUSES_QUERY = f"""
+query($ids: [ID!]!) {{
+  nodes(ids: $ids) {{
+    ... on Deployment {{
+      statuses(first: {STATUSES_PER_DEPLOYMENT}) {{
+        totalCount
+        pageInfo {{ hasNextPage }}
+        nodes {{ id state createdAt updatedAt logUrl environmentUrl description creator {{ __typename login }} }}
+      }}
+    }}
+  }}
+}}
+"""
+
+
 class GraphQLUnavailable(Exception):
     """GitHub answered `/graphql` with 401, 403 or 404: no token, or no GraphQL API here."""
 
@@ -111,6 +133,15 @@ class CommitPulls:
 
     pulls: list[dict] | None
     reviews: dict[int, list[dict] | None] = field(default_factory=dict)
+    refused: str | None = None
+    """GitHub's error that explains a None, if any."""
+
+
+@dataclass
+class DeploymentStatuses:
+    """The statuses of one deployment, REST-shaped but without `id` and `target_url` (None: ask REST)."""
+
+    statuses: list[dict] | None
     refused: str | None = None
     """GitHub's error that explains a None, if any."""
 
@@ -169,6 +200,20 @@ def run_evidence(client: GitHubClient, node_ids: list[str], run_attempts: list[i
             answers.append(RunEvidence(jobs=None, approvals=None, refused=refused))
             continue
         answers.append(RunEvidence(jobs=_jobs(node, attempt), approvals=_approvals(node), refused=refused))
+    return answers
+
+
+def deployment_statuses(client: GitHubClient, node_ids: list[str]) -> list[DeploymentStatuses]:
+    """Statuses of up to 100 deployments, in the order asked (None pieces: ask REST)."""
+    data, refusals = query(client, STATUSES_QUERY, {"ids": node_ids})
+    nodes = (data or {}).get("nodes")
+    if not isinstance(nodes, list) or len(nodes) != len(node_ids):
+        nodes = [None] * len(node_ids)
+    answers = []
+    for index, node in enumerate(nodes):
+        refused = refusals.under("nodes", index) or (refusals.under() if data is None else None)
+        statuses = _statuses(node) if isinstance(node, dict) else None
+        answers.append(DeploymentStatuses(statuses, refused))
     return answers
 
 
@@ -263,6 +308,32 @@ def _approvals(node: dict) -> list[dict] | None:
             }
         )
     return approvals
+
+
+def _statuses(node: dict) -> list[dict] | None:
+    """A deployment's statuses newest first, as REST lists them; None when any is missing."""
+    connection = node.get("statuses")
+    nodes = _complete_nodes(connection)
+    if nodes is None or not isinstance(connection, dict) or connection.get("totalCount") != len(nodes):
+        return None
+    statuses = []
+    for status in nodes:
+        creator = _actor(status.get("creator"))
+        if not status.get("id") or not status.get("state") or not status.get("createdAt") or creator is None:
+            return None
+        statuses.append(
+            {
+                "node_id": status["id"],
+                "state": _lower(status["state"]),
+                "created_at": status["createdAt"],
+                "updated_at": status.get("updatedAt"),
+                "creator": creator,
+                "description": status.get("description"),
+                "log_url": status.get("logUrl"),
+                "environment_url": status.get("environmentUrl"),
+            }
+        )
+    return sorted(statuses, key=lambda status: status["created_at"], reverse=True)
 
 
 def _pull(node: dict) -> dict:

@@ -26,18 +26,24 @@ def deployment_row(repository: str, deployment: dict, captured_at: str) -> dict:
 
 
 def status_row(repository: str, deployment_id: int, status: dict, captured_at: str) -> dict:
-    return {
-        "status_id": status["id"],
+    """Keyed by the node id, which REST and GraphQL both give (a status stored before node ids
+    were kept is keyed by its database id). GraphQL gives no database id and no `target_url`:
+    those columns are left out, so an upsert keeps what a REST capture stored."""
+    row = {
+        "status_key": status.get("node_id") or str(status["id"]),
+        "node_id": status.get("node_id"),
         "deployment_id": deployment_id,
         "repository": repository,
         "state": status.get("state"),
         "created_at": status.get("created_at"),
         "creator": _login(status.get("creator")),
         "description": status.get("description"),
-        "target_url": status.get("target_url"),
         "log_url": status.get("log_url"),
         "captured_at": captured_at,
     }
+    if "id" in status:
+        row.update(status_id=status["id"], target_url=status.get("target_url"))
+    return row
 
 
 def job_row(repository: str, run_id: int, job: dict, captured_at: str) -> dict:
@@ -184,6 +190,7 @@ def _deployment_raw(deployment: dict) -> dict:
         k: deployment.get(k)
         for k in (
             "id",
+            "node_id",
             "sha",
             "ref",
             "task",

@@ -1,7 +1,8 @@
 -- deploy.timely, re-performed: was the deployment approved within the window?
 -- GitHub's approvals carry no timestamp: the request is the first `waiting` status of the
 -- production deployment, the approval the status right after it when that one is `queued`
--- or `in_progress` (statuses ordered by created_at, then id).
+-- or `in_progress` (statuses ordered by created_at, then by lifecycle: waiting, pending, queued,
+-- in_progress, then the rest, as audit/evidence.py `approval_times` orders them).
 --   not_applicable  approvals captured and nobody approved the environment
 --   not_available   the deployment statuses were never captured (lost to retention)
 --   not_available   approved, but the statuses do not show the request or the approval
@@ -26,7 +27,9 @@ ordered as (
            sum(s.state = 'waiting') over w as waiting_seen
     from deployment d
     join deployment_statuses s on s.deployment_id = d.deployment_id
-    window w as (partition by s.deployment_id order by s.created_at is null, s.created_at, s.status_id)
+    window w as (partition by s.deployment_id order by s.created_at is null, s.created_at,
+                 case s.state when 'waiting' then 0 when 'pending' then 1 when 'queued' then 2
+                              when 'in_progress' then 3 else 4 end)
 ),
 times as (
     select deployment_id, max(created_at) as requested_at,

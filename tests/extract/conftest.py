@@ -15,9 +15,9 @@ QUARTER = Quarter.parse("2024Q2")
 EVIDENCE_TABLES = RUN_EVIDENCE_TABLES
 
 
-def comparable_rows(db: sqlite_utils.Database, table: str) -> list[tuple]:
-    """`table`'s rows without their capture times, sorted: what two equal captures share."""
-    columns = [c for c in db[table].columns_dict if c not in CAPTURE_TIME_COLUMNS]
+def comparable_rows(db: sqlite_utils.Database, table: str, *, without: tuple[str, ...] = ()) -> list[tuple]:
+    """`table`'s rows without their capture times (and `without`), sorted: what two equal captures share."""
+    columns = [c for c in db[table].columns_dict if c not in CAPTURE_TIME_COLUMNS and c not in without]
     return sorted(tuple(row[c] for c in columns) for row in db[table].rows)
 
 

@@ -10,9 +10,9 @@ from audit.extract.doctor import OK, REFUSED, check_access, missing_permissions,
 from tests.conftest import ROOT, run_cli
 from tests.reliability.helpers import REPOSITORY, cli_env, small_world
 
-PROBES_PER_REPOSITORY = 12
+PROBES_PER_REPOSITORY = 13
 """Repository, environments, deployments, runs, artifacts, statuses, jobs, approvals, commit
-pulls, reviews (REST), and the two GraphQL queries."""
+pulls, reviews (REST), and the three GraphQL queries (runs, commits, deployments' statuses)."""
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,7 @@ def test_a_sufficient_token_passes_every_probe_with_one_request_each(world) -> N
 def test_refusals_name_the_missing_permissions(world) -> None:
     with FakeGitHub(world) as server:
         server.graphql_faults.forbidden |= {"CheckSuite.checkRuns", "Commit.associatedPullRequests"}
+        server.graphql_faults.forbidden.add("Deployment.statuses")
         server.refuse(r"/commits/[0-9a-f]+/pulls$", "pull_requests=read")
         probes = _check(server)
     refused = {p.request: p for p in probes if p.outcome == REFUSED}
@@ -47,10 +48,12 @@ def test_refusals_name_the_missing_permissions(world) -> None:
         "GET /repos/{owner}/{repo}/commits/{sha}/pulls",
         "POST /graphql WorkflowRun check runs",
         "POST /graphql Commit pull requests",
+        "POST /graphql Deployment statuses",
     }
+    assert refused["POST /graphql Deployment statuses"].detail.startswith("FORBIDDEN at nodes.0.statuses")
     assert "Resource not accessible by integration" in refused["GET /repos/{owner}/{repo}/commits/{sha}/pulls"].detail
     assert refused["POST /graphql WorkflowRun check runs"].detail.startswith("FORBIDDEN at nodes.0.checkSuite")
-    assert missing_permissions(probes) == ["checks: read", "pull_requests: read"]
+    assert missing_permissions(probes) == ["checks: read", "deployments: read", "pull_requests: read"]
 
 
 def test_the_command_prints_one_table_and_exits_1_when_a_permission_is_missing(world, tmp_path) -> None:

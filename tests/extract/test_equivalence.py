@@ -7,6 +7,8 @@ withdrawn and dismissed reviews, expired artifacts and statuses.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from audit.config import Settings
@@ -32,10 +34,38 @@ def stores():
     return result
 
 
+GRAPHQL_LACKS = {"deployment_statuses": ("status_id", "target_url")}
+"""Columns GraphQL cannot fill (a status's database id and REST's deprecated `target_url`)."""
+
+
+def _rows(db, table: str) -> list[tuple]:
+    """Comparable rows; a verdict's cited status by its store key, as GraphQL cites it by node
+    id and REST by database id."""
+    if table == "verdicts":
+        keys = {}
+        for row in db["deployment_statuses"].rows:
+            keys[f"deployment_statuses:{row['node_id']}"] = keys[f"deployment_statuses:{row['status_id']}"] = (
+                f"status {row['status_key']}"
+            )
+        return sorted(
+            (
+                row["run_id"],
+                row["control_id"],
+                row["verdict"],
+                row["detail"],
+                [keys.get(e, e) for e in json.loads(row["evidence"])],
+            )
+            for row in db.query("select * from verdicts")
+        )
+    if table in GRAPHQL_LACKS:
+        return comparable_rows(db, table, without=GRAPHQL_LACKS[table])
+    return comparable_rows(db, table)
+
+
 @pytest.mark.parametrize("other", ["no-graphql", "naive"])
 @pytest.mark.parametrize("table", [*EVIDENCE_TABLES, "verdicts"])
 def test_same_rows(stores, other: str, table: str) -> None:
-    assert comparable_rows(stores["batched"][0], table) == comparable_rows(stores[other][0], table)
+    assert _rows(stores["batched"][0], table) == _rows(stores[other][0], table)
 
 
 def test_verdicts_cover_the_population(stores) -> None:

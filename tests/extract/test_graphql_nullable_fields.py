@@ -1,9 +1,9 @@
 """Every field GitHub's schema declares nullable, in every query we send, may come back null
 without crashing the extraction or turning into "none" (issue 12 §1).
 
-For each nullable field (and nullable list entry) of the two batched queries, taken from
+For each nullable field (and nullable list entry) of the batched queries, taken from
 GitHub's published schema, the fake's real answer is re-served with that field null
-everywhere; each piece (jobs, approvals, pull requests, reviews) must then be either what
+everywhere; each piece (jobs, approvals, pull requests, reviews, statuses) must then be either what
 it was or None ("ask REST"), never a shorter list.
 """
 
@@ -140,3 +140,33 @@ def test_every_nullable_field_of_the_commits_query(schema, answers, monkeypatch)
             if after.pulls is not None:
                 for number, reviews in before.reviews.items():
                     assert _same_or_unknown(reviews, after.reviews[number]), path
+
+
+@pytest.fixture(scope="module")
+def statuses_answer():
+    """The fake's real answer to the statuses query for six deployments."""
+    world = small_world(deployments=6)
+    with FakeGitHub(world) as server:
+        api = f"{server.base_url}/repos/{REPOSITORY}/deployments"
+        ids = [
+            requests.get(f"{api}/{d.id}", timeout=10).json()["node_id"]
+            for d in world.repositories[REPOSITORY].deployments
+        ]
+        client = GitHubClient(server.base_url, None)
+        data, _ = graphql.query(client, graphql.STATUSES_QUERY, {"ids": ids})
+        client.close()
+    return ids, data
+
+
+def test_every_nullable_field_of_the_statuses_query(schema, statuses_answer, monkeypatch) -> None:
+    ids, data = statuses_answer
+    paths = nullable_paths(schema, graphql.STATUSES_QUERY)
+    assert ("nodes", EVERY, "statuses", "nodes", EVERY) in paths
+    _serve(monkeypatch, data)
+    clean = graphql.deployment_statuses(None, ids)
+    assert all(found.statuses for found in clean)
+    for path in paths:
+        _serve(monkeypatch, with_null(data, path))
+        nulled = graphql.deployment_statuses(None, ids)
+        for before, after in zip(clean, nulled, strict=True):
+            assert _same_or_unknown(before.statuses, after.statuses), path

@@ -46,10 +46,21 @@ def test_reextraction_of_an_unchanged_quarter_costs_at_most_005_per_deployment(q
     assert quarter["again"] / DEPLOYMENTS <= 0.05
 
 
-def test_jobs_approvals_and_pull_requests_come_in_batches(quarter) -> None:
+def test_jobs_approvals_pull_requests_and_statuses_come_in_batches(quarter) -> None:
     paths = [record.path for record in quarter["first_log"]]
-    assert paths.count("/graphql") == 6  # 2 batches of runs, 2 of commits, 2 of workflow files at commits
-    assert not [p for p in paths if p.endswith(("/jobs", "/approvals", "/pulls", "/reviews"))]
+    # 2 batches each of runs, commits, deployments' statuses and workflow files at commits
+    assert paths.count("/graphql") == 8
+    assert not [p for p in paths if p.endswith(("/jobs", "/approvals", "/pulls", "/reviews", "/statuses"))]
+
+
+def test_first_extraction_costs_the_scan_downloads_and_fixed_listings(quarter) -> None:
+    """Issue 18: per deployment, a `/zip` per scan artifact and about 0.1 for listings and
+    GraphQL batches; nothing per deployment besides the downloads."""
+    paths = [record.path for record in quarter["first_log"]]
+    downloads = sum(1 for path in paths if path.endswith("/zip"))
+    # 8 GraphQL queries; 11 listing pages and settings (runs, deployments, artifacts, repository,
+    # environments, branch protection): 19 at 150 deployments, one more per 100 of each
+    assert quarter["first"] - downloads <= 20
 
 
 def test_the_store_logs_every_request(quarter) -> None:

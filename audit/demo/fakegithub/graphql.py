@@ -6,6 +6,9 @@ enum names (tests/fixtures/github-api/graphql/schema.graphql), executed by `grap
 - `nodes(ids: [ID!]!)` (at most 100 ids) resolving `WorkflowRun` node ids - the same
   `node_id`s the REST objects carry - with `deploymentReviews` (the `/approvals` entries) and
   `checkSuite.checkRuns(filterBy: {checkType: ALL | LATEST})` (the jobs);
+- `nodes(ids:)` resolving `Deployment` node ids with their `statuses` (what
+  `GET /deployments/{id}/statuses` lists, oldest first, empty after GitHub's 90-day
+  retention), each status with the `id` that REST calls `node_id`;
 - `repository(owner:, name:).object(oid:)` as a `Commit` with `associatedPullRequests`
   (what `GET /commits/{sha}/pulls` lists) and each pull request's `reviews`.
 
@@ -22,7 +25,7 @@ Partial answers (`GraphQLFaults`): a field can be refused with a `FORBIDDEN` err
 does for a token without the permission it needs (`checks: read` for check runs,
 `pull_requests: read` for pull requests); GraphQL then nulls the nearest nullable parent, so a
 refused `WorkflowRun.checkSuite` (non-null) nulls the whole run in `nodes`. Runs can be made
-to resolve as `NOT_FOUND`. Bots are `Bot` actors whose login has no `[bot]` suffix, unlike REST.
+to resolve as `NOT_FOUND`, and so can deployments. Bots are `Bot` actors whose login has no `[bot]` suffix, unlike REST.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ from graphql import (
 from audit.demo.fakegithub.render import iso, node_id
 from audit.demo.fakegithub.world import (
     Approval,
+    Deployment,
+    DeploymentStatus,
     Job,
     PullRequest,
     Repository,
@@ -215,6 +220,29 @@ type CheckRun implements Node {
   url: URI!
 }
 type CheckRunConnection { nodes: [CheckRun] pageInfo: PageInfo! totalCount: Int! }
+
+enum DeploymentStatusState { ERROR FAILURE INACTIVE IN_PROGRESS PENDING QUEUED SUCCESS WAITING }
+
+type Deployment implements Node {
+  id: ID!
+  databaseId: Int
+  environment: String
+  createdAt: DateTime!
+  statuses(after: String, before: String, first: Int, last: Int): DeploymentStatusConnection
+}
+
+type DeploymentStatus implements Node {
+  id: ID!
+  state: DeploymentStatusState!
+  createdAt: DateTime!
+  updatedAt: DateTime!
+  creator: Actor!
+  description: String
+  environment: String
+  environmentUrl: URI
+  logUrl: URI
+}
+type DeploymentStatusConnection { nodes: [DeploymentStatus] pageInfo: PageInfo! totalCount: Int! }
 """
 
 _HEX_OID = re.compile(r"^[0-9a-f]{40}$")
@@ -244,6 +272,8 @@ class GraphQLFaults:
     """Fields answered with a `FORBIDDEN` error, as "Type.field" (e.g. "CheckSuite.checkRuns")."""
     not_found_runs: set[int] = field(default_factory=set)
     """Run ids whose node id resolves to `null` with a `NOT_FOUND` error."""
+    not_found_deployments: set[int] = field(default_factory=set)
+    """Deployment ids whose node id resolves to `null` with a `NOT_FOUND` error."""
 
     def resolver(self):
         def resolve(source, info, **args):
@@ -378,6 +408,11 @@ class _Query:
             return _not_found(value)
         if kind == "WorkflowRun" and key.isdigit() and int(key) in self.world.runs:
             return _WorkflowRun(self.world.runs[int(key)])
+        if kind == "Deployment" and key.isdigit() and int(key) not in self.faults.not_found_deployments:
+            for repository in self.world.repositories.values():
+                for deployment in repository.deployments:
+                    if deployment.id == int(key):
+                        return _Deployment(self.world, deployment)
         if kind == "Repository":
             for repository in self.world.repositories.values():
                 if str(repository.id) == key:
@@ -573,3 +608,35 @@ class _CheckRun:
         self.completedAt = iso(job.completed_at)
         self.detailsUrl = run.job_html_url(job)
         self.permalink = self.url = f"{WEB}/{run.repository.full_name}/runs/{job.id}"
+
+
+class _Deployment:
+    typename = "Deployment"
+
+    def __init__(self, world: World, deployment: Deployment):
+        self.world = world
+        self.deployment = deployment
+        self.id = node_id("Deployment", deployment.id)
+        self.databaseId = deployment.id
+        self.environment = deployment.environment
+        self.createdAt = iso(deployment.created_at)
+
+    def statuses(self, info, **page):
+        statuses = []
+        if self.world.statuses_retained(self.deployment):
+            statuses = sorted(self.deployment.statuses, key=lambda s: (s.created_at, s.id))
+        return _connection([_DeploymentStatus(self.deployment, status) for status in statuses], **page)
+
+
+class _DeploymentStatus:
+    typename = "DeploymentStatus"
+
+    def __init__(self, deployment: Deployment, status: DeploymentStatus):
+        self.id = node_id("DeploymentStatus", status.id)
+        self.state = status.state.upper()
+        self.createdAt = self.updatedAt = iso(status.created_at)
+        self.creator = _Actor(deployment.creator)
+        self.description = status.description
+        self.environment = deployment.environment
+        self.environmentUrl = ""
+        self.logUrl = status.log_url

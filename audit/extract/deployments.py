@@ -14,10 +14,12 @@ statuses stay uncaptured: never read as "no statuses".
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from audit.extract import graphql
 from audit.extract.client import AccessRefused, GitHubClient
+from audit.extract.evidence import BATCHES_AHEAD
 from audit.extract.querylog import Listed, Started
 from audit.extract.rows import deployment_row, status_row
 from audit.extract.session import CaptureSession, iso_z, parse_time
@@ -98,19 +100,20 @@ class DeploymentCollector:
                     run_ids.add(previous["run_id"])
                 continue
             to_fetch.append(deployment)
-        answers = self._graphql_statuses(repository, to_fetch, known)
-        asked_rest = [d for d in to_fetch if answers.get(d["id"]) is None or answers[d["id"]].statuses is None]
-        fetched = dict(
-            zip(
-                [d["id"] for d in asked_rest],
-                session.fetcher.map(lambda client, d: self._fetch_statuses(client, repository, d), asked_rest),
-                strict=True,
-            )
-        )
-        for deployment in to_fetch:
-            run_id = self._store_answer(repository, deployment, answers.get(deployment["id"]), fetched)
-            if run_id:
-                run_ids.add(run_id)
+        # Each batch is stored as it is answered, so a capture stopped midway keeps what it got.
+        by_id = {deployment["id"]: deployment for deployment in to_fetch}
+        refused: dict[int, str | None] = {}
+        for answers in self._graphql_statuses(repository, to_fetch, known):
+            for deployment_id, found in answers.items():
+                if found.statuses is None:
+                    refused[deployment_id] = found.refused
+                    continue
+                run_ids.add(self._store_statuses(repository, by_id.pop(deployment_id), found.statuses))
+        rest = list(by_id.values())
+        fetched = session.fetcher.map(lambda client, d: self._fetch_statuses(client, repository, d), rest)
+        for deployment, listed in zip(rest, fetched, strict=True):
+            run_ids.add(self._store_rest_answer(repository, deployment, listed, refused.get(deployment["id"])))
+        run_ids.discard(None)
         if not first.not_modified and first.etag:
             # Saved only after everything behind the listing was captured, so a 304 is safe.
             self.store.remember_etag(etag_key, first.etag, now_utc())
@@ -118,11 +121,11 @@ class DeploymentCollector:
 
     def _graphql_statuses(
         self, repository: str, deployments: list[dict], known: dict[int, dict]
-    ) -> dict[int, graphql.DeploymentStatuses]:
-        """The statuses GraphQL gives, per deployment id, in batches of 100 queried side by side."""
+    ) -> Iterator[dict[int, graphql.DeploymentStatuses]]:
+        """GraphQL's answer per deployment id, a batch of 100 at a time, queried side by side."""
         session = self.session
         if not session.graphql_available:
-            return {}
+            return
         ready = []
         for deployment in deployments:
             stored = known.get(deployment["id"]) or {}
@@ -140,8 +143,9 @@ class DeploymentCollector:
                 result = why
             return result, started.at, client.counter.by_this_thread - started.requests
 
-        answers: dict[int, graphql.DeploymentStatuses] = {}
-        for batch, (result, started_at, requests) in zip(batches, session.fetcher.map(fetch, batches), strict=True):
+        for batch, (result, started_at, requests) in zip(
+            batches, session.fetcher.map(fetch, batches, look_ahead=BATCHES_AHEAD), strict=True
+        ):
             ids = [deployment_id for deployment_id, _ in batch]
             if isinstance(result, graphql.GraphQLUnavailable):
                 session.log.record(
@@ -161,8 +165,7 @@ class DeploymentCollector:
                 rows=rows,
                 requests=requests,
             )
-            answers.update(zip(ids, result, strict=True))
-        return answers
+            yield dict(zip(ids, result, strict=True))
 
     def _fetch_statuses(self, client: GitHubClient, repository: str, deployment: dict) -> Listed | AccessRefused:
         """One deployment's statuses over REST, on a worker's `client` (a refusal is returned)."""
@@ -173,18 +176,11 @@ class DeploymentCollector:
         except AccessRefused as refused:
             return refused
 
-    def _store_answer(
-        self,
-        repository: str,
-        deployment: dict,
-        found: graphql.DeploymentStatuses | None,
-        fetched: dict[int, Listed | AccessRefused],
+    def _store_rest_answer(
+        self, repository: str, deployment: dict, listed: Listed | AccessRefused, graphql_error: str | None
     ) -> int | None:
-        """Store one deployment's statuses from GraphQL, or else from REST; the run they link it to."""
-        if found is not None and found.statuses is not None:
-            return self._store_statuses(repository, deployment, found.statuses)
-        graphql_error = found.refused if found is not None else None
-        listed = fetched[deployment["id"]]
+        """Log and store one deployment's statuses from REST (after GraphQL's `graphql_error`, if
+        any); the run they link it to."""
         if isinstance(listed, AccessRefused):
             self._degraded(repository, deployment["id"], graphql_error, listed)
             return self.store.deployment_run_id(deployment["id"])

@@ -44,7 +44,7 @@ SCOPE_ERROR = {"message": "Resource not accessible by personal access token", "d
         pytest.param(
             ("extract", "--repo", REPOSITORY),
             CANARY,
-            (r"/statuses$", 403),
+            (r"/deployments$", 403),  # the listing: one refused status list is a degraded lookup
             "(HTTP 403: Resource not accessible by personal access token): check the token and its scopes",
             id="token lacks the deployments scope (403)",
         ),

@@ -35,7 +35,7 @@ def test_the_token_never_leaks(world, tmp_path):
         server.clear_faults()
         server.exhaust_rate_limit(rf"/artifacts/{run_order(world)[0].artifacts[0].id}/zip$", reset_in=3600)
         cli("extract", *quarter, "--repo", REPOSITORY, "--db", str(tmp_path / "waited.db"), expect=1)
-        server.add_fault(r"/statuses$", 403, body=SCOPE_ERROR, times=None)
+        server.add_fault(r"/deployments$", 403, body=SCOPE_ERROR, times=None)  # fatal at the listing
         cli("extract", *quarter, "--repo", REPOSITORY, "--db", str(tmp_path / "scopes.db"), expect=2)
         served = [r for r in server.requests if not r.blob]
     assert served and all(r.status != 401 for r in served), "the canary was the token in use"

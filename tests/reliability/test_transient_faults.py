@@ -42,7 +42,7 @@ def test_transient_faults_leave_population_and_verdicts_unchanged(world, clean, 
             429,
             headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(time.time()) + 1)},
         )
-        server.add_fault(r"/statuses$", None, delay=2.5)  # longer than the client's timeout
+        server.add_fault(r"/zip$", None, delay=2.5)  # longer than the client's timeout
         started = time.monotonic()
         client = extract_quarter(db_path, server.base_url, timeout=1, on_wait=waits.append)
         elapsed = time.monotonic() - started
@@ -60,7 +60,7 @@ def test_transient_faults_leave_population_and_verdicts_unchanged(world, clean, 
         "HTTP 429 with retry-after 1 on GET /repos/synthetic/service-000/deployments",
         "HTTP 403, rate limit spent until",
         "HTTP 429, rate limit spent until",
-        "ReadTimeoutError on GET /repos/synthetic/service-000/deployments/",
+        "ReadTimeoutError on GET /repos/synthetic/service-000/actions/artifacts/",
     ):
         assert any(expected in line for line in waits), (expected, waits)
     assert all(line.count("\n") == 0 for line in waits)

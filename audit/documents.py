@@ -177,7 +177,7 @@ class DegradedLookup(_Open):
     """Lookups GitHub refused during the quarter's extractions: outcome `rest` (GraphQL refused, REST answered) or
     `unavailable` (REST refused too), with the permission the token lacks and how many are still missing."""
 
-    piece: Literal["jobs", "approvals", "pull_requests", "reviews"]
+    piece: Literal["jobs", "approvals", "pull_requests", "reviews", "statuses"]
     outcome: Literal["rest", "unavailable"]
     reason: str | None
     permission: str | None

@@ -332,7 +332,8 @@ class _EvidenceIndex:
             ),
             required_reviewers=self.required_reviewers.get((repository, environment)),
             artifacts=artifacts,
-            gaps=self._gaps(repository, run_id, run["head_sha"], captured, pull_request),
+            gaps=self._gaps(repository, run_id, run["head_sha"], captured, pull_request)
+            + self._statuses_gap(repository, deployment),
         )
 
     def _gaps(
@@ -349,6 +350,16 @@ class _EvidenceIndex:
             for subject in sorted({subject for subject, _ in wanted})
             for row in self.gaps.get((repository, subject), [])
             if (subject, row["piece"]) in wanted
+        )
+
+    def _statuses_gap(self, repository: str, deployment) -> tuple[EvidenceGap, ...]:
+        """GitHub's refusal of the deployment's statuses, while no capture has them."""
+        if deployment["statuses_captured_at"] is not None:
+            return ()
+        return tuple(
+            EvidenceGap(row["piece"], row["reason"], row["permission"])
+            for row in self.gaps.get((repository, str(deployment["deployment_id"])), [])
+            if row["piece"] == "statuses"
         )
 
     def _latest_jobs(self, repository: str, run_id: int) -> tuple[Job, ...]:

@@ -250,6 +250,8 @@ select d.piece, d.outcome, coalesce(d.rest_error, d.graphql_error) as reason, d.
                where p.repository = d.repository and p.sha = d.subject))
         or (d.piece = 'reviews' and exists (select 1 from pull_requests p where p.repository = d.repository
                and p.number = cast(d.subject as integer) and p.reviews_captured_at is not null))
+        or (d.piece = 'statuses' and exists (select 1 from deployments x
+               where x.deployment_id = cast(d.subject as integer) and x.statuses_captured_at is not null))
        )) as still_missing
 from degraded_lookups d
 where d.quarter = ?

@@ -154,6 +154,19 @@ def build_store(path, *, deployments: int = 10_000, seed: int = 17) -> sqlite_ut
                 "statuses_captured_at": "x" if statuses_captured else None,
             }
         )
+        if not statuses_captured and deployment_id % 2 == 0:
+            # GitHub refused them to the token (not lost: evidence.retained cannot judge)
+            rows["degraded_lookups"].append(
+                {
+                    "repository": repository,
+                    "piece": "statuses",
+                    "subject": str(deployment_id),
+                    "outcome": "unavailable",
+                    "rest_error": "HTTP 403: Resource not accessible by integration",
+                    "permission": "deployments: read",
+                    "quarter": "2024Q2",
+                }
+            )
         if statuses_captured:
             requested = created + timedelta(minutes=2)
             waited = rng.choice((7200, 7201, 60, 3 * 3600, 3599, 3600, 3601))

@@ -34,7 +34,8 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     if not deployment.statuses_captured:
         return Verdict(
             "not_available",
-            f"The {environment} deployment statuses of {label} were never captured, so the approval cannot be timed.",
+            f"The {environment} deployment statuses of {label} were never captured, so the approval cannot be timed."
+            + deployment.refusal("statuses"),
         )
     requested_at, approved_at = approval_times(deployment.statuses)
     evidence = tuple(

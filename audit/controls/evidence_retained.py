@@ -10,8 +10,8 @@ artifacts are not evidence.
 Bad (fail): statuses gone; approvals never captured; a scan report expired (410) or
 unreadable; an artifact of unknown content expired whose name does not rule it out.
 Okay (pass): approvals, statuses and every scan artifact captured.
-Unknown (not_available): GitHub refused the approvals to the token (a missing permission),
-and nothing else was lost: they are not lost, a better token can still capture them.
+Unknown (not_available): GitHub refused the approvals or the statuses to the token (a missing
+permission), and nothing else was lost: they are not lost, a better token can still capture them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
     refused = deployment.refusal("approvals")
     if not deployment.approvals_captured and not refused:
         lost.append("the environment approvals")
-    if not deployment.statuses_captured:
+    statuses_refused = deployment.refusal("statuses")
+    if not deployment.statuses_captured and not statuses_refused:
         lost.append(f"the {deployment.environment} deployment statuses")
     lost_artifacts = lost_scan_artifacts(deployment)
     lost.extend(f"artifact {a.name!r} ({a.reason})" for a in lost_artifacts)
@@ -39,6 +40,11 @@ def evaluate(deployment: DeploymentEvidence, settings: Settings) -> Verdict:
         )
     if refused:  # not lost: a token with the permission can still capture them
         return Verdict("not_available", f"The environment approvals of {label} were never captured.{refused}")
+    if statuses_refused:
+        return Verdict(
+            "not_available",
+            f"The {deployment.environment} deployment statuses of {label} were never captured.{statuses_refused}",
+        )
     reports = captured_scan_artifacts(deployment)
     evidence = (
         (f"approvals:run {deployment.run_id}",)

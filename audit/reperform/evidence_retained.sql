@@ -2,10 +2,10 @@
 -- Evidence: the run's environment approvals, the production deployment's statuses, and every
 -- artifact that was, or may have been, a scan report (the rule of scan_clean.sql, step 2).
 --   fail           the approvals were never captured (and GitHub did not refuse them), the
---                  statuses were never captured, or such an artifact was lost (capture_status
+--                  statuses were never captured (and GitHub did not refuse them), or such an artifact was lost (capture_status
 --                  not 'captured' or 'not_scan')
---   not_available  only the approvals are missing, and GitHub refused them to the token
---                  (degraded_lookups): not lost, a token with the permission can capture them
+--   not_available  only the approvals or the statuses are missing, and GitHub refused them to
+--                  the token (degraded_lookups): not lost, a token with the permission can capture them
 --   pass           otherwise
 -- Parameters: :quarter, e.g. '2024Q2'
 select p.repository, p.run_id, p.environment,
@@ -14,7 +14,9 @@ select p.repository, p.run_id, p.environment,
                      and c.what = 'approvals')
      and not exists (select 1 from degraded_lookups g where g.repository = p.repository and g.piece = 'approvals'
                      and g.subject = cast(p.run_id as text) and g.outcome = 'unavailable') then 'fail'
-    when d.statuses_captured_at is null then 'fail'
+    when d.statuses_captured_at is null
+     and not exists (select 1 from degraded_lookups g where g.repository = p.repository and g.piece = 'statuses'
+                     and g.subject = cast(p.deployment_id as text) and g.outcome = 'unavailable') then 'fail'
     when exists (
         select 1 from artifacts a
         where a.repository = p.repository and a.run_id = p.run_id
@@ -28,6 +30,7 @@ select p.repository, p.run_id, p.environment,
                               where instr(lower(a.name), word.value)))) then 'fail'
     when not exists (select 1 from run_captures c where c.repository = p.repository and c.run_id = p.run_id
                      and c.what = 'approvals') then 'not_available'
+    when d.statuses_captured_at is null then 'not_available'
     else 'pass'
   end as verdict
 from population p

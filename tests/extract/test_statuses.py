@@ -17,8 +17,10 @@ import sqlite_utils
 
 from audit.config import Settings
 from audit.demo.fakegithub import FakeGitHub
+from audit.documents import DegradedLookup
 from audit.evaluate import evaluate_quarter
 from audit.extract import GitHubClient, graphql
+from audit.findings import completeness
 from audit.store import ensure_schema
 from tests.reliability.helpers import REPOSITORY, small_world
 
@@ -138,6 +140,21 @@ def test_refused_statuses_go_to_rest_and_what_rest_refuses_stays_uncaptured(worl
     ).fetchone()
     assert tuple(uncaptured) == (None, None, 0)
     assert db.execute("select count(*) from deployments where statuses_captured_at is null").fetchone()[0] == 1
+    # Not lost, refused: the verdicts that need the statuses cannot judge, and say why.
+    evaluate_quarter(db, QUARTER, Settings(), demo=False, evaluated_at="fixed")
+    run_id = world.repositories[REPOSITORY].deployments[1].run_id
+    verdicts = {
+        row["control_id"]: (row["verdict"], row["detail"])
+        for row in db.query("select * from verdicts where run_id = ?", [run_id])
+    }
+    for control_id in ("evidence.retained", "deploy.timely"):
+        verdict, detail = verdicts[control_id]
+        assert verdict == "not_available" and "the token lacks deployments: read" in detail, (control_id, detail)
+    lookups = completeness(db, QUARTER, Settings(), [])["degraded_lookups"]
+    missing = {(row["piece"], row["outcome"]): row["still_missing"] for row in lookups}
+    assert missing[("statuses", "unavailable")] == 1 and missing[("statuses", "rest")] == 0
+    for row in lookups:
+        DegradedLookup.model_validate(row)
 
 
 def test_more_than_a_page_of_statuses_is_paged_over_rest(world, monkeypatch) -> None:

@@ -6,7 +6,7 @@ The pipeline, one module (or package) per stage:
     store.py   the SQLite evidence store (sqlite-utils)
     controls/  stored rows -> verdicts, pure functions with their text as data
     evaluate.py assembles each deployment's evidence from the store and runs the controls
-    render/    verdicts + evidence -> HTML, PDF/A-3b, CSV, JSON
+    render/    verdicts + evidence -> HTML, tagged PDF/A-3a, CSV, XLSX, JSON
     signing/   PAdES, detached CMS, SHA256SUMS, and the strict verifier
 """
 

@@ -143,3 +143,23 @@ def test_invisible_signature_has_no_widget_area(identity, tmp_path):
     rect = [float(v) for v in signature.sig_field.get("/Rect", [0, 0, 0, 0])]
     assert rect[2] - rect[0] == 0 and rect[3] - rect[1] == 0
     assert validate_pdf_signature(signature, demo_trust(identity)).bottom_line
+
+
+def test_stamp_font_holds_every_character_of_the_stamp_and_the_signer():
+    """The stamp's font is cut down before rescaling (8 s for all of DejaVu's glyphs); a
+    character the stamp shows but the cut font lacks would print as an empty box."""
+    from fontTools.ttLib import TTFont
+
+    from audit.signing.pdf import STAMP_TEXT, _find_stamp_font, _stamp_font
+
+    font_file = _find_stamp_font()
+    if font_file is None:
+        pytest.skip("no TrueType font on this machine: the signature is invisible")
+    signer = "CN=Zoë Łukasiewicz-Жуков, O=Fintech Oy"
+    font = TTFont(BytesIO(_stamp_font(font_file, frozenset(signer))))
+    cmap = font.getBestCmap()
+    shown = STAMP_TEXT % {"signer": signer, "ts": "2024-07-01 09:30:00 UTC"}
+    missing = {c for c in shown.replace("\n", "") if ord(c) not in cmap and ord(c) in TTFont(font_file).getBestCmap()}
+    assert not missing
+    assert font["head"].unitsPerEm == 1000
+    assert len(font.getGlyphOrder()) < 2000  # cut down, not the whole font

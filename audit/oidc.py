@@ -8,6 +8,8 @@ job can only use long-lived secrets. This is informational evidence, not a verdi
 
 from __future__ import annotations
 
+import functools
+
 import yaml
 
 
@@ -20,10 +22,7 @@ def oidc_capable(workflow_text: str | None, job_name: str | None) -> bool | None
     """
     if workflow_text is None or job_name is None:
         return None
-    try:
-        workflow = yaml.safe_load(workflow_text)
-    except yaml.YAMLError:
-        return None
+    workflow = _parse_workflow(workflow_text)
     if not isinstance(workflow, dict) or not isinstance(workflow.get("jobs"), dict):
         return None
     job = _find_job(workflow["jobs"], job_name)
@@ -32,6 +31,20 @@ def oidc_capable(workflow_text: str | None, job_name: str | None) -> bool | None
     if "permissions" in job:
         return _grants_id_token(job["permissions"])
     return _grants_id_token(workflow.get("permissions"))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_workflow(workflow_text: str) -> object:
+    """The workflow file as YAML data, None when it is not YAML.
+
+    Every deployment of a quarter asks about its run's workflow file, and a repository has a
+    handful of versions of it: each is parsed once (with libyaml when PyYAML has it). The
+    result is shared between callers, so it is only read, never changed.
+    """
+    try:
+        return yaml.load(workflow_text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
 
 
 def _find_job(jobs: dict, job_name: str) -> dict | None:

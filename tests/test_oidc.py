@@ -57,3 +57,14 @@ def workflow(top: str = "", job: str = "") -> str:
 )
 def test_oidc_capable(text, job_name, expected):
     assert oidc_capable(text, job_name) is expected
+
+
+def test_each_workflow_version_is_parsed_once_for_all_its_deployments():
+    """A quarter asks once per deployment; parsing each time cost seconds per 1,000."""
+    from audit.oidc import _parse_workflow
+
+    text = workflow(job="    name: deploy\n    permissions:\n      id-token: write") + "# parsed-once\n"
+    before = _parse_workflow.cache_info().misses
+    answers = {oidc_capable(text, f"deploy ({region})") for region in range(500)}
+    assert answers == {True}
+    assert _parse_workflow.cache_info().misses - before == 1

@@ -196,3 +196,31 @@ def test_population_xlsx(findings):
         assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
         expected = sum(control["counts"].get(verdict, 0) for verdict in EXCEPTION_VERDICTS)
         assert sheet.max_row - 1 == expected, control["id"]
+
+
+def test_every_exception_heading_shares_its_page_with_the_first_rows(findings):
+    """A control's heading and remediation are never left at the foot of a page whose
+    exceptions table starts on the next one."""
+    html = "".join(iter_html(findings, medium="pdf", population_limit=DEPLOYMENTS, table_limit=TABLE_LIMIT))
+    source = weasyprint.HTML(string=html)
+    document = source.render()
+    first_page: dict = {}
+    for number, page in enumerate(document.pages, start=1):
+        for box in page._page_box.descendants():
+            if box.element is not None:
+                first_page.setdefault(box.element, number)
+    checked = 0
+    for parent in source.etree_element.iter():
+        heading = None
+        for child in parent:
+            if child.tag == "h3":
+                heading = child
+            elif child.tag in ("h2", "table") and heading is not None:
+                if child.tag == "table":
+                    checked += 1
+                    assert first_page[heading] == first_page[child], (
+                        f"{''.join(heading.itertext())!r} on page {first_page[heading]}, "
+                        f"its table from page {first_page[child]}"
+                    )
+                heading = None
+    assert checked >= 5

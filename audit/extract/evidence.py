@@ -16,6 +16,7 @@ later extraction with a better token completes it.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -289,23 +290,38 @@ class RunEvidenceCollector:
     def _run_url(self, repository: str, run_id: int) -> str:
         return f"{self.client.repo_url(repository)}/actions/runs/{run_id}"
 
+    def _ask_rest(
+        self, repository: str, piece: str, subject: object, graphql_error: str | None, fetch: Callable[[], list]
+    ) -> list | None:
+        """REST's answer for a piece GraphQL did not give (or that only REST asks), None when
+        REST refuses it too; either way the detour is recorded in `degraded_lookups`."""
+        try:
+            answer = fetch()
+        except AccessRefused as refused:
+            self._degraded(repository, piece, subject, graphql_error=graphql_error, refused=refused)
+            return None
+        if graphql_error is not None:
+            self._degraded(repository, piece, subject, graphql_error=graphql_error)
+        return answer
+
     def _capture_jobs(self, repository: str, run_id: int, *, graphql_error: str | None = None) -> None:
         params = {"filter": "all"}
-        try:
-            jobs = self.session.log.listing(
+        jobs = self._ask_rest(
+            repository,
+            "jobs",
+            run_id,
+            graphql_error,
+            lambda: self.session.log.listing(
                 repository,
                 "GET /repos/{owner}/{repo}/actions/runs/{id}/jobs",
                 {"run_id": run_id, **params},
                 f"{self._run_url(repository, run_id)}/jobs",
                 key="jobs",
                 request_params=params,
-            )
-        except AccessRefused as refused:
-            self._degraded(repository, "jobs", run_id, graphql_error=graphql_error, refused=refused)
-            return
-        if graphql_error is not None:
-            self._degraded(repository, "jobs", run_id, graphql_error=graphql_error)
-        self._store_jobs(repository, run_id, jobs)
+            ),
+        )
+        if jobs is not None:
+            self._store_jobs(repository, run_id, jobs)
 
     def _store_jobs(self, repository: str, run_id: int, jobs: list[dict]) -> None:
         captured_at = now_utc()
@@ -314,19 +330,20 @@ class RunEvidenceCollector:
 
     def _capture_approvals(self, repository: str, run_id: int, *, graphql_error: str | None = None) -> None:
         # PyGithub has no method for this endpoint, and its answer carries no timestamp.
-        try:
-            approvals = self.session.log.fetch(
+        approvals = self._ask_rest(
+            repository,
+            "approvals",
+            run_id,
+            graphql_error,
+            lambda: self.session.log.fetch(
                 repository,
                 "GET /repos/{owner}/{repo}/actions/runs/{id}/approvals",
                 {"run_id": run_id},
                 lambda: self.client.get(f"{self._run_url(repository, run_id)}/approvals").data or [],
-            )
-        except AccessRefused as refused:
-            self._degraded(repository, "approvals", run_id, graphql_error=graphql_error, refused=refused)
-            return
-        if graphql_error is not None:
-            self._degraded(repository, "approvals", run_id, graphql_error=graphql_error)
-        self._store_approvals(repository, run_id, approvals)
+            ),
+        )
+        if approvals is not None:
+            self._store_approvals(repository, run_id, approvals)
 
     def _store_approvals(self, repository: str, run_id: int, approvals: list[dict]) -> None:
         captured_at = now_utc()
@@ -336,18 +353,20 @@ class RunEvidenceCollector:
     def _capture_pull_request(self, repository: str, sha: str, *, graphql_error: str | None = None) -> None:
         numbers = self.store.commit_pull_numbers(repository, [sha]).get(sha)
         if numbers is None:
-            try:
-                pulls = self.session.log.listing(
+            pulls = self._ask_rest(
+                repository,
+                "pull_requests",
+                sha,
+                graphql_error,
+                lambda: self.session.log.listing(
                     repository,
                     "GET /repos/{owner}/{repo}/commits/{sha}/pulls",
                     {"sha": sha},
                     f"{self.client.repo_url(repository)}/commits/{sha}/pulls",
-                )
-            except AccessRefused as refused:
-                self._degraded(repository, "pull_requests", sha, graphql_error=graphql_error, refused=refused)
+                ),
+            )
+            if pulls is None:
                 return
-            if graphql_error is not None:
-                self._degraded(repository, "pull_requests", sha, graphql_error=graphql_error)
             numbers = self._store_commit_pulls(repository, sha, pulls)
         self._capture_missing_reviews(repository, numbers, sha=sha)
 
@@ -377,19 +396,22 @@ class RunEvidenceCollector:
             if not pr["reviews_captured_at"]:
                 reviews = (known or {}).get(number)
                 if reviews is None:
-                    try:
-                        reviews = self.session.log.listing(
+                    reviews = self._ask_rest(
+                        repository,
+                        "reviews",
+                        number,
+                        graphql_error,
+                        functools.partial(
+                            self.session.log.listing,
                             repository,
                             "GET /repos/{owner}/{repo}/pulls/{number}/reviews",
                             {"pull_number": number},
                             f"{self.client.repo_url(repository)}/pulls/{number}/reviews",
-                        )
-                    except AccessRefused as refused:
-                        self._incomplete.add(sha)
-                        self._degraded(repository, "reviews", number, graphql_error=graphql_error, refused=refused)
+                        ),
+                    )
+                    if reviews is None:
+                        self._incomplete.add(sha)  # a refused review list leaves its commit incomplete
                         continue
-                    if graphql_error is not None:
-                        self._degraded(repository, "reviews", number, graphql_error=graphql_error)
                 self._store_reviews(repository, number, reviews)
 
     def _store_reviews(self, repository: str, number: int, reviews: list[dict]) -> None:

@@ -94,8 +94,10 @@ class Settings:
     """Branches production may be deployed from; empty means the default branch."""
     timezone: Annotated[Text, AfterValidator(_time_zone)] = "UTC"
     """Time zone of the quarter boundaries."""
-    population_pdf_limit: Annotated[int, Strict(), Field(ge=0)] = 500
-    """Largest population printed row by row in the PDF; the CSV and HTML carry it all."""
+    population_pdf_limit: Annotated[int, Strict(), Field(ge=0)] = 0
+    """Deployments printed row by row in the PDF (the first n; 0: none, a count per repository
+    instead). The attached CSV, xlsx and JSON and report.html carry every one; a PDF page costs
+    WeasyPrint about 0.2 s, so a population table would dominate the report's cost."""
     emergency_branches: Annotated[Names, AfterValidator(_no_blank("emergency_branches"))] = ("hotfix/*", "emergency/*")
     """Head-branch patterns (fnmatch, case-sensitive like git) that mark an emergency deployment."""
     emergency_labels: Annotated[Names, AfterValidator(_no_blank("emergency_labels"))] = ()

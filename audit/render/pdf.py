@@ -24,9 +24,11 @@ import io
 import logging
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import weasyprint
+import weasyprint.document
 from weasyprint.urls import URLFetcher
 
 from audit.render.html import iter_html
@@ -103,63 +105,51 @@ def _utc(value: str) -> datetime:
     return datetime.fromisoformat(value).astimezone(UTC).replace(tzinfo=None)
 
 
-def render_pdf(
-    findings: dict,
-    *,
-    population_pdf_limit: int = 500,
-    table_pdf_limit: int = 25,
-    population_csv: bytes | None = None,
-    findings_json: bytes | None = None,
-    population_xlsx: bytes | None = None,
-) -> bytes:
-    """The unsigned report.pdf (tagged PDF/A-3a) with population.csv, population.xlsx and findings.json attached.
+@dataclass(frozen=True)
+class LaidOut:
+    """A report laid out in pages, not yet written: layout needs only the findings, so it can
+    run while population.xlsx is still being written elsewhere."""
 
-    `population_csv` and `findings_json` are the attachments' bytes when the caller already
-    wrote them (so the attachments are the very bytes beside the PDF); else they are built.
-    """
-    if population_csv is None:
-        population_csv = population_csv_bytes(findings)
-    if findings_json is None:
-        findings_json = findings_json_bytes(findings)
-    if population_xlsx is None:
-        population_xlsx = population_xlsx_bytes(findings)
+    document: weasyprint.document.Document
+    fetcher: DataOnlyFetcher
+    generated_at: datetime
+
+
+def lay_out(findings: dict, *, population_pdf_limit: int = 0, table_pdf_limit: int = 25) -> LaidOut:
+    """The PDF's HTML (long lists cut to their limits) laid out by WeasyPrint, tagged for PDF/A-3a."""
     html_text = "".join(
         iter_html(findings, medium="pdf", population_limit=population_pdf_limit, table_limit=table_pdf_limit)
     )
     fetcher = DataOnlyFetcher()
-    stamp = _utc(findings["generated_at"])
+    with _quiet_weasyprint():
+        document = weasyprint.HTML(string=html_text, url_fetcher=fetcher, base_url=None).render(
+            pdf_variant=PDF_VARIANT, pdf_tags=True
+        )
+    return LaidOut(document, fetcher, _utc(findings["generated_at"]))
+
+
+def write(laid_out: LaidOut, *, population_csv: bytes, findings_json: bytes, population_xlsx: bytes) -> bytes:
+    """The unsigned report.pdf from its layout, with the three attachments inside."""
+    fetcher, stamp = laid_out.fetcher, laid_out.generated_at
+
+    def attachment(data: bytes, name: str, description: str) -> weasyprint.Attachment:
+        return weasyprint.Attachment(
+            file_obj=io.BytesIO(data),
+            url_fetcher=fetcher,
+            name=name,
+            description=description,
+            created=stamp,
+            modified=stamp,
+            relationship="Data",
+        )
+
     attachments = [
-        weasyprint.Attachment(
-            file_obj=io.BytesIO(population_csv),
-            url_fetcher=fetcher,
-            name="population.csv",
-            description="One row per deployment with its verdicts",
-            created=stamp,
-            modified=stamp,
-            relationship="Data",
-        ),
-        weasyprint.Attachment(
-            file_obj=io.BytesIO(population_xlsx),
-            url_fetcher=fetcher,
-            name="population.xlsx",
-            description="The population and each control's exceptions as a spreadsheet",
-            created=stamp,
-            modified=stamp,
-            relationship="Data",
-        ),
-        weasyprint.Attachment(
-            file_obj=io.BytesIO(findings_json),
-            url_fetcher=fetcher,
-            name="findings.json",
-            description="Every verdict, setting and completeness record",
-            created=stamp,
-            modified=stamp,
-            relationship="Data",
-        ),
+        attachment(population_csv, "population.csv", "One row per deployment with its verdicts"),
+        attachment(population_xlsx, "population.xlsx", "The population and each control's exceptions as a spreadsheet"),
+        attachment(findings_json, "findings.json", "Every verdict, setting and completeness record"),
     ]
     with _quiet_weasyprint(), _source_date_epoch(stamp):
-        document = weasyprint.HTML(string=html_text, url_fetcher=fetcher, base_url=None)
-        pdf = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=attachments)
+        pdf = laid_out.document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=attachments)
     if fetcher.refused:
         LOG.warning(
             "refused %d external resource(s) referenced by the report, first: %s",
@@ -167,3 +157,26 @@ def render_pdf(
             fetcher.refused[0][:200],
         )
     return pdf
+
+
+def render_pdf(
+    findings: dict,
+    *,
+    population_pdf_limit: int = 0,
+    table_pdf_limit: int = 25,
+    population_csv: bytes | None = None,
+    findings_json: bytes | None = None,
+    population_xlsx: bytes | None = None,
+) -> bytes:
+    """The unsigned report.pdf (tagged PDF/A-3a) with population.csv, population.xlsx and findings.json attached.
+
+    The attachments' bytes are passed when the caller already wrote them (so the attachments
+    are the very bytes beside the PDF); else they are built.
+    """
+    laid_out = lay_out(findings, population_pdf_limit=population_pdf_limit, table_pdf_limit=table_pdf_limit)
+    return write(
+        laid_out,
+        population_csv=population_csv_bytes(findings) if population_csv is None else population_csv,
+        findings_json=findings_json_bytes(findings) if findings_json is None else findings_json,
+        population_xlsx=population_xlsx_bytes(findings) if population_xlsx is None else population_xlsx,
+    )

@@ -300,32 +300,37 @@ def outcome_cell(value: str | None) -> Markup:
     return escape(value)
 
 
-BRIEF_CHUNK = 60
-"""Exceptions per paragraph of a brief list: short paragraphs lay out in linear time (one
+BRIEF_CHUNK = 100
+"""Runs per paragraph of a brief list: short paragraphs lay out in linear time (one
 paragraph of thousands of items does not) and break cleanly across pages."""
 
 
 def brief_lines(items: list[dict]) -> list[dict]:
-    """Exceptions in brief, as running text per repository: ``{"repository", "runs"}`` where
-    `runs` reads "50012 ✗ · 50015 ? · …" (run id, then ·attempt when a re-run, then the
-    verdict's symbol), at most `BRIEF_CHUNK` per entry.
+    """Exceptions in brief, as running text: ``{"repository", "verdict", "runs"}`` per
+    repository and verdict, where `runs` reads "50012 50015·2 …" (run id, then ·attempt when
+    a re-run) in ascending run id, at most `BRIEF_CHUNK` per entry.
 
-    Plain text, formatted here rather than in the template: WeasyPrint lays out one text
-    run far faster than three inline elements per exception, and the PDF must name every
-    exception of a 10,000-deployment quarter."""
-    by_repository: dict[str, list[str]] = {}
+    Plain text, formatted here rather than in the template, and grouped so the verdict is
+    named once per group instead of per run: WeasyPrint spends its time per glyph and per
+    line, and the PDF must name every exception of a 10,000-deployment quarter (53,000 in
+    the seeded benchmark). Sorted by run id, an auditor finds a run the way they find a word
+    in an index."""
+    groups: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
     for item in items:
         deployment = item["deployment"]
         attempt = deployment.get("run_attempt")
-        run = f"{deployment['run_id']}" + (f"·{attempt}" if attempt and attempt > 1 else "")
-        by_repository.setdefault(deployment["repository"], []).append(
-            f"{run}\u00a0{VERDICT_SYMBOLS[item['result']['verdict']]}"
+        run_id = deployment["run_id"]
+        run = f"{run_id}" + (f"·{attempt}" if attempt and attempt > 1 else "")
+        key = (deployment["repository"], item["result"]["verdict"])
+        groups.setdefault(key, []).append((run_id, attempt or 1, run))
+    lines: list[dict] = []
+    for repository, verdict in sorted(groups, key=lambda key: (key[0], EXCEPTION_VERDICTS.index(key[1]))):
+        runs = [run for _, _, run in sorted(groups[repository, verdict])]
+        lines.extend(
+            {"repository": repository, "verdict": verdict, "runs": " ".join(runs[start : start + BRIEF_CHUNK])}
+            for start in range(0, len(runs), BRIEF_CHUNK)
         )
-    return [
-        {"repository": repository, "runs": " · ".join(runs[start : start + BRIEF_CHUNK])}
-        for repository, runs in by_repository.items()
-        for start in range(0, len(runs), BRIEF_CHUNK)
-    ]
+    return lines
 
 
 def exception_groups(findings: dict, limit: int | None) -> list[dict]:
@@ -494,6 +499,20 @@ def emergency_view(findings: dict, limit: int | None) -> dict:
     }
 
 
+def population_by_repository(findings: dict) -> list[dict]:
+    """Per repository: its deployments and how many have an exception, for the PDF's
+    population section when the deployments themselves are left to the attachments."""
+    counts: dict[str, list[int]] = {}
+    for deployment in findings["deployments"]:
+        count = counts.setdefault(deployment["repository"], [0, 0])
+        count[0] += 1
+        count[1] += any(result["verdict"] in EXCEPTION_VERDICTS for result in deployment["controls"].values())
+    return [
+        {"name": name, "deployments": deployments, "exceptions": exceptions}
+        for name, (deployments, exceptions) in sorted(counts.items())
+    ]
+
+
 def build_context(findings: dict, *, medium: str, population_limit: int | None, table_limit: int | None) -> dict:
     """Everything the report template needs; `medium` is "html" or "pdf"."""
     zone = report_zone(findings)
@@ -503,7 +522,7 @@ def build_context(findings: dict, *, medium: str, population_limit: int | None, 
         "medium": medium,
         "symbols": VERDICT_SYMBOLS,
         "labels": VERDICT_LABELS,
-        "zone": str(zone),
+        "zone": findings["period"].get("timezone") or "UTC",
         "summary": summary_figures(findings),
         "weekly": weekly_chart(findings, zone),
         "verdicts": verdict_chart(findings),
@@ -525,5 +544,8 @@ def build_context(findings: dict, *, medium: str, population_limit: int | None, 
         "evidence_lost": limited(findings["completeness"].get("evidence_lost", []), table_limit),
         "mismatches": limited(findings["completeness"].get("mismatches", []), table_limit),
         "population": limited(findings["deployments"], population_limit),
+        "population_by_repository": limited(
+            population_by_repository(findings) if medium == "pdf" and population_limit == 0 else [], table_limit
+        ),
         "title": f"SOC 2 change-management evidence — {findings['quarter']}",
     }

@@ -10,7 +10,9 @@ import re
 
 import pytest
 
-from audit.render import render_pdf
+import audit.render as render_module
+from audit.render import render_html, render_pdf, write_report
+from audit.render.workbook import population_xlsx_bytes
 
 from .conftest import POPULATION_LIMIT, poppler
 
@@ -144,3 +146,20 @@ def test_fetcher_refuses_everything_but_data_uris(fetch_recorder):
         ]
     )
     assert b"/EmbeddedFiles" not in pdf
+
+
+def test_forked_worker_writes_the_sequential_bytes(package, hostile_findings):
+    """population.xlsx and report.html come from write_report's forked worker: the same bytes
+    as written in this process (report.pdf: test_same_findings_same_bytes)."""
+    assert package["report.html"].read_text("utf-8") == render_html(hostile_findings)
+    assert package["population.xlsx"].read_bytes() == population_xlsx_bytes(hostile_findings)
+
+
+def test_forked_worker_failure_fails_the_render(hostile_findings, tmp_path, monkeypatch):
+    def broken(findings):
+        raise RuntimeError("the spreadsheet writer broke")
+
+    monkeypatch.setattr(render_module, "population_xlsx_bytes", broken)
+    with pytest.raises(RuntimeError, match="the spreadsheet writer broke"):
+        write_report(hostile_findings, tmp_path)
+    assert not (tmp_path / "report.pdf").exists()

@@ -34,7 +34,7 @@ def package(tmp_path_factory) -> dict:
     run_id = db.execute("select min(run_id) from workflow_runs where created_at >= '2024-04-02'").fetchone()[0]
     with db.conn:
         db.execute(f"update workflow_runs set {', '.join(f'{c} = null' for c in BLANKED)} where run_id = ?", [run_id])
-    settings = Settings()
+    settings = Settings(population_pdf_limit=DEPLOYMENTS)  # the PDF prints its population table
     evaluate_quarter(db, QUARTER, settings, demo=True)
     db.close()
     output = directory / "out"

@@ -79,3 +79,49 @@ def test_limited_says_how_many_exist():
 def test_synthetic_findings_are_deterministic():
     assert synthetic_findings(30, seed=4) == synthetic_findings(30, seed=4)
     assert synthetic_findings(30, seed=4) != synthetic_findings(30, seed=5)
+
+
+def test_brief_lines_group_by_repository_and_verdict_in_run_order():
+    def item(repository, run_id, attempt, verdict):
+        deployment = {"repository": repository, "run_id": run_id, "run_attempt": attempt}
+        return {"deployment": deployment, "result": {"verdict": verdict}}
+
+    items = [
+        item("acme/web", 30, 1, "fail"),
+        item("acme/api", 20, 2, "not_available"),
+        item("acme/api", 7, None, "fail"),
+        item("acme/api", 11, 3, "fail"),
+        item("acme/api", 9, 1, "error"),
+    ]
+    items += [item("acme/web", 100 + n, 1, "fail") for n in range(view.BRIEF_CHUNK)]
+    lines = view.brief_lines(items)
+    assert [(line["repository"], line["verdict"]) for line in lines] == [
+        ("acme/api", "fail"),
+        ("acme/api", "not_available"),
+        ("acme/api", "error"),
+        ("acme/web", "fail"),
+        ("acme/web", "fail"),  # more than BRIEF_CHUNK runs: a second paragraph
+    ]
+    assert lines[0]["runs"] == "7 11·3" and lines[1]["runs"] == "20·2" and lines[2]["runs"] == "9"
+    assert lines[3]["runs"].startswith("30 100 101 ") and lines[4]["runs"] == f"{100 + view.BRIEF_CHUNK - 1}"
+    assert sum(len(line["runs"].split()) for line in lines) == len(items)
+
+
+def test_pdf_population_section_counts_per_repository_instead_of_rows():
+    from audit.render.html import iter_html
+
+    findings = make_findings(30)
+    html = "".join(iter_html(findings, medium="pdf", population_limit=0, table_limit=25))
+    section = html.split('<section id="population"', 1)[1].split("</section>", 1)[0]
+    assert 'class="population' not in section  # no row per deployment
+    repositories = sorted({d["repository"] for d in findings["deployments"]})
+    for repository in repositories:
+        deployments = [d for d in findings["deployments"] if d["repository"] == repository]
+        exceptions = sum(
+            any(r["verdict"] in view.EXCEPTION_VERDICTS for r in d["controls"].values()) for d in deployments
+        )
+        assert (
+            f'<td class="mono">{repository}</td><td class="num">{len(deployments)}</td>'
+            f'<td class="num">{exceptions}</td>' in section
+        )
+    assert "population.csv, population.xlsx and findings.json" in section

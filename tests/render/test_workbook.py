@@ -1,0 +1,42 @@
+"""population.xlsx keeps within Excel's hyperlink limits: past them a run id is plain text,
+never a dropped cell or a warning."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from openpyxl import load_workbook
+
+from audit.render import workbook
+from audit.render.workbook import MAX_LINK_LENGTH, population_xlsx_bytes
+
+from .factories import make_findings
+
+
+def _run_cells(data: bytes) -> list:
+    population = load_workbook(io.BytesIO(data))["Population"]
+    return [row[1] for row in population.iter_rows(min_row=2)]
+
+
+def test_links_past_the_per_sheet_limit_are_plain_run_ids(monkeypatch):
+    findings = make_findings(5)
+    monkeypatch.setattr(workbook, "MAX_LINKS_PER_SHEET", 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cells = _run_cells(population_xlsx_bytes(findings))
+    assert [cell.value for cell in cells] == [d["run_id"] for d in findings["deployments"]]
+    assert [cell.hyperlink.target if cell.hyperlink else None for cell in cells] == [
+        d["html_url"] for d in findings["deployments"][:3]
+    ] + [None, None]
+
+
+def test_a_link_longer_than_excel_allows_is_plain_text():
+    findings = make_findings(2)
+    first, second = findings["deployments"]
+    first["html_url"] = "https://github.com/" + "a" * MAX_LINK_LENGTH
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # XlsxWriter warns when it drops a link itself
+        cells = _run_cells(population_xlsx_bytes(findings))
+    assert [cell.value for cell in cells] == [first["run_id"], second["run_id"]]
+    assert cells[0].hyperlink is None and cells[1].hyperlink.target == second["html_url"]

@@ -8,10 +8,12 @@ extraction. Controls are pure; this module only reads the store and writes verdi
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from audit.config import Settings
@@ -46,6 +48,25 @@ class EvaluationSummary:
     evaluated_at: str
 
 
+@contextmanager
+def no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while a quarter's records are built.
+
+    Loading evidence and judging it makes a million small objects and no reference cycles;
+    each collection of the oldest generation walks every object alive, which cost a third
+    of the evaluation's time at 10,000 deployments. Reference counting still frees
+    everything; collection resumes (if it was on) when the block ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@no_cycle_collection()
 def evaluate_quarter(
     db, quarter: Period | Quarter, settings: Settings, *, demo: bool, evaluated_at: str | None = None
 ) -> EvaluationSummary:
@@ -70,12 +91,12 @@ def evaluate_quarter(
                     control_id,
                     verdict.verdict,
                     verdict.detail,
-                    to_json(list(verdict.evidence)),
+                    _evidence_json(list(verdict.evidence)),
                 )
             )
     with db.conn:
-        db.execute("delete from verdicts where quarter = ?", [label])
-        db.execute("delete from population where quarter = ?", [label])
+        _delete_quarter(db, "verdicts", label)
+        _delete_quarter(db, "population", label)
         db["population"].insert_all(keys)
         # The quarter's rows were just deleted: plain inserts, through sqlite3 itself (a tenth
         # of the time sqlite-utils' insert_all takes to inspect every value of 90,000 rows).
@@ -99,15 +120,36 @@ def evaluate_quarter(
     return EvaluationSummary(label, population, {k: dict(v) for k, v in counts.items()}, evaluated_at)
 
 
+_evidence_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+"""`store.to_json` with its encoder built once: it is called for each of a quarter's 100,000 verdicts."""
+
+
+def _delete_quarter(db, table: str, label: str) -> None:
+    """Delete the quarter's rows of a derived table; all of them at once when it holds no other
+    quarter, which SQLite does without visiting (and unindexing) 100,000 rows one by one."""
+    # Two subqueries: SQLite answers each min or max from the index on `quarter` alone.
+    lowest, highest = db.execute(
+        f"select (select min(quarter) from [{table}]), (select max(quarter) from [{table}])"
+    ).fetchone()
+    if lowest is None or lowest == highest == label:
+        db.execute(f"delete from [{table}]")
+    else:
+        db.execute(f"delete from [{table}] where quarter = ?", [label])
+
+
 def stored_verdicts(db, quarter: Period | Quarter, *, with_evidence: bool = False) -> dict:
     """(repository, run_id, environment) -> {control id: {verdict, detail[, evidence]}}, contract order."""
     order = {control.id: index for index, control in enumerate(CONTROLS)}
+    columns = ", ".join(("repository", "run_id", "environment", "control_id", "verdict", "detail"))
     result: dict = {}
-    for row in db.query("select * from verdicts where quarter = ?", [str(quarter)]):
-        entry = {"verdict": row["verdict"], "detail": row["detail"]}
+    # Plain tuples from sqlite3: a dict per row (sqlite-utils' `query`) cost half the time for 100,000 verdicts.
+    for row in db.conn.execute(
+        f"select {columns}{', evidence' if with_evidence else ''} from verdicts where quarter = ?", [str(quarter)]
+    ):
+        entry = {"verdict": row[4], "detail": row[5]}
         if with_evidence:
-            entry["evidence"] = json.loads(row["evidence"] or "[]")
-        result.setdefault((row["repository"], row["run_id"], row["environment"]), {})[row["control_id"]] = entry
+            entry["evidence"] = json.loads(row[6] or "[]")
+        result.setdefault(row[:3], {})[row[3]] = entry
     return {
         key: dict(sorted(value.items(), key=lambda item: order.get(item[0], len(order))))
         for key, value in result.items()

@@ -16,7 +16,7 @@ from audit.controls import CONTROLS, criteria, deploy_approvers, outcome, pr_app
 from audit.controls.change_emergency_reviewed import emergency_review
 from audit.documents import check_findings
 from audit.errors import UsageError
-from audit.evaluate import extractions_overlapping, load_deployments, stored_verdicts
+from audit.evaluate import extractions_overlapping, load_deployments, no_cycle_collection, stored_verdicts
 from audit.evidence import VERDICTS, approval_times
 from audit.oidc import oidc_capable
 from audit.period import Period
@@ -27,6 +27,7 @@ from audit.settings_history import settings_in_force
 from audit.times import iso, iso_z
 
 
+@no_cycle_collection()
 def build_findings(
     db,
     quarter: Period | Quarter,
@@ -94,6 +95,7 @@ def build_findings(
                 "responses": responses.get(key, {}),
             }
         )
+    counts = verdict_counts(deployments)
     repositories = sorted(
         {name for row in extractions_overlapping(db, quarter) for name in json.loads(row["repositories"] or "[]")}
     )
@@ -124,10 +126,7 @@ def build_findings(
                 "rationale": control.rationale,
                 "remediation": control.remediation,
                 "criteria": list(control.criteria),
-                "counts": {
-                    verdict: sum(1 for d in deployments if d["controls"].get(control.id, {}).get("verdict") == verdict)
-                    for verdict in VERDICTS
-                },
+                "counts": counts[control.id],
             }
             for control in CONTROLS
         ],
@@ -161,6 +160,17 @@ def build_findings(
     }
     check_findings(findings)
     return findings
+
+
+def verdict_counts(deployments: list[dict]) -> dict[str, dict[str, int]]:
+    """Control id -> verdict -> deployments, every control and verdict of the contract (zero included)."""
+    counts = {control.id: dict.fromkeys(VERDICTS, 0) for control in CONTROLS}
+    for deployment in deployments:
+        for control_id, result in deployment["controls"].items():
+            of_control = counts.get(control_id)
+            if of_control is not None and result.get("verdict") in of_control:
+                of_control[result["verdict"]] += 1
+    return counts
 
 
 EMERGENCY_STATUS = {"pass": "reviewed in time", "not_available": "unknown", "error": "unknown"}

@@ -49,11 +49,19 @@ def _unknown_if_none(value: object) -> object:
 
 def _context(findings: dict, *, medium: str, population_limit: int | None, table_limit: int | None) -> dict:
     context = view.build_context(findings, medium=medium, population_limit=population_limit, table_limit=table_limit)
-    context["when"] = partial(view.local_time, zone=view.report_zone(findings))
+    zone = view.report_zone(findings)
+    context["when"] = partial(view.local_time, zone=zone)
     context["safe_url"] = view.safe_url
     context["run_link"] = view.run_link
     context["verdict_tag"] = view.verdict_tag
     context["outcome_cell"] = view.outcome_cell
+    context["population_rows"] = partial(
+        view.population_table_rows,
+        control_ids=[control["id"] for control in findings["controls"]],
+        zone=zone,
+        titles=medium != "pdf",  # the PDF never shows a tooltip
+    )
+    context["exception_rows"] = partial(view.exception_table_rows, zone=zone)
     context["svg_data_uri"] = _svg_data_uri
     return context
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from audit.render import render_html
+from audit.render import render_html, view
 
 from .factories import hostile_strings, make_findings
 
@@ -63,6 +63,12 @@ def test_population_has_every_deployment_and_verdict_symbols(html):
     body = html.split('<section id="population"', 1)[1].split("</section>", 1)[0]
     assert body.count("<tr>") == 1 + len(findings["deployments"])
     assert 'class="v v-pass">✓<' in body
+
+
+def test_table_rows_in_any_chunk_size_make_the_same_bytes(html, monkeypatch):
+    """The long tables' rows reach the page a chunk at a time; a last, partial chunk included."""
+    monkeypatch.setattr(view, "ROWS_PER_CHUNK", 3)
+    assert render_html(make_findings(40)) == html
 
 
 def test_demo_marked_in_header_and_cover(html):

@@ -48,8 +48,8 @@ def write_report(
 
     The PDF's layout and the spreadsheet and HTML are each several seconds for a large
     quarter and independent, so a forked worker writes population.xlsx and report.html while
-    this process lays out the PDF; the PDF is written once population.xlsx, its attachment,
-    is on disk. The bytes are the same as written one after another.
+    this process lays out and draws the PDF, which waits for population.xlsx only when it
+    embeds it. The bytes are the same as written one after another.
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -57,54 +57,71 @@ def write_report(
     findings_json = write_findings_json(findings, paths["findings.json"]).read_bytes()
     population_csv = population_csv_bytes(findings)
     paths["population.csv"].write_bytes(population_csv)
-    with _beside(_write_xlsx_and_html, findings, output_dir) as tabular:
+    with _beside(findings, output_dir) as (xlsx_written, html_written):
         laid_out = pdf.lay_out(findings, population_pdf_limit=population_pdf_limit, table_pdf_limit=table_pdf_limit)
-        tabular.result()  # re-raises the worker's error here
-    paths["report.pdf"] = output_dir / "report.pdf"
-    paths["report.pdf"].write_bytes(
-        pdf.write(
+        report_pdf = pdf.write(
             laid_out,
             population_csv=population_csv,
             findings_json=findings_json,
-            population_xlsx=paths["population.xlsx"].read_bytes(),
+            population_xlsx=_WhenWritten(paths["population.xlsx"], xlsx_written),
         )
-    )
+        xlsx_written.result()  # re-raises the worker's error here
+        html_written.result()
+    paths["report.pdf"] = output_dir / "report.pdf"
+    paths["report.pdf"].write_bytes(report_pdf)
     return paths
 
 
-def _write_xlsx_and_html(findings: dict, output_dir: Path) -> None:
+def _write_xlsx(findings: dict, output_dir: Path) -> None:
     (output_dir / "population.xlsx").write_bytes(population_xlsx_bytes(findings))
+
+
+def _write_html(findings: dict, output_dir: Path) -> None:
     with (output_dir / "report.html").open("w", encoding="utf-8", newline="\n") as html_file:
         for chunk in iter_html(findings):
             html_file.write(chunk)
 
 
-_FORKED: tuple[Callable[[dict, Path], None], dict] | None = None
-"""The work and findings a forked worker inherits (copy-on-write) instead of receiving them pickled."""
+class _WhenWritten:
+    """population.xlsx as the PDF's attachment while the worker may still be writing it:
+    `read` waits for the worker, then reads the file."""
+
+    def __init__(self, path: Path, written: Future) -> None:
+        self.path, self.written = path, written
+
+    def read(self) -> bytes:
+        self.written.result()
+        return self.path.read_bytes()
 
 
-def _run_forked(output_dir: Path) -> None:
-    assert _FORKED is not None
-    work, findings = _FORKED
-    work(findings, output_dir)
+_FORKED_FINDINGS: dict | None = None
+"""The findings a forked worker inherits (copy-on-write) instead of receiving them pickled."""
+
+
+def _run_forked(work: Callable[[dict, Path], None], output_dir: Path) -> None:
+    assert _FORKED_FINDINGS is not None
+    work(_FORKED_FINDINGS, output_dir)
 
 
 @contextmanager
-def _beside(work: Callable[[dict, Path], None], findings: dict, output_dir: Path) -> Iterator[Future]:
-    """`work(findings, output_dir)` in a forked process while the block runs; yields its Future.
+def _beside(findings: dict, output_dir: Path) -> Iterator[tuple[Future, Future]]:
+    """population.xlsx, then report.html, written by one forked worker while the block runs;
+    yields their Futures.
 
-    Fork, not spawn: the child shares the findings with this process instead of unpickling
-    a copy. Where fork is unavailable, the work runs here first (same files, no overlap)."""
-    global _FORKED
+    Fork, not spawn: the worker shares the findings with this process instead of unpickling
+    a copy. Where fork is unavailable, both are written here first (same files, no overlap)."""
+    global _FORKED_FINDINGS
     if "fork" not in multiprocessing.get_all_start_methods():
-        done: Future = Future()
-        work(findings, output_dir)
-        done.set_result(None)
-        yield done
+        done: list[Future] = []
+        for work in (_write_xlsx, _write_html):
+            work(findings, output_dir)
+            done.append(Future())
+            done[-1].set_result(None)
+        yield done[0], done[1]
         return
-    _FORKED = (work, findings)
+    _FORKED_FINDINGS = findings
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-            yield pool.submit(_run_forked, output_dir)
+            yield pool.submit(_run_forked, _write_xlsx, output_dir), pool.submit(_run_forked, _write_html, output_dir)
     finally:
-        _FORKED = None
+        _FORKED_FINDINGS = None

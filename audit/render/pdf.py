@@ -26,6 +26,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import weasyprint
 import weasyprint.document
@@ -128,13 +129,22 @@ def lay_out(findings: dict, *, population_pdf_limit: int = 0, table_pdf_limit: i
     return LaidOut(document, fetcher, _utc(findings["generated_at"]))
 
 
-def write(laid_out: LaidOut, *, population_csv: bytes, findings_json: bytes, population_xlsx: bytes) -> bytes:
-    """The unsigned report.pdf from its layout, with the three attachments inside."""
+class Readable(Protocol):
+    def read(self) -> bytes: ...
+
+
+def write(
+    laid_out: LaidOut, *, population_csv: bytes, findings_json: bytes, population_xlsx: bytes | Readable
+) -> bytes:
+    """The unsigned report.pdf from its layout, with the three attachments inside.
+
+    An attachment may be a file object instead of bytes: WeasyPrint reads it after drawing
+    the pages, so a file another process is still writing can be waited for then."""
     fetcher, stamp = laid_out.fetcher, laid_out.generated_at
 
-    def attachment(data: bytes, name: str, description: str) -> weasyprint.Attachment:
+    def attachment(data: bytes | Readable, name: str, description: str) -> weasyprint.Attachment:
         return weasyprint.Attachment(
-            file_obj=io.BytesIO(data),
+            file_obj=io.BytesIO(data) if isinstance(data, bytes) else data,
             url_fetcher=fetcher,
             name=name,
             description=description,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -60,7 +61,7 @@ def extract(api_url: str, db_path: str, mode: str, workers: str) -> dict:
 
 
 def _timed(command: list[str], env: dict | None = None, cwd: str | None = None) -> tuple[float, float, str]:
-    """Run a `peak_wrapper` command; (wall seconds, peak RSS MB of the wrapped process, stdout)."""
+    """Run a `peak_wrapper` command; (wall seconds, peak MB of the wrapped process tree, stdout)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
     stdout, stderr = process.communicate()
@@ -72,26 +73,56 @@ def _timed(command: list[str], env: dict | None = None, cwd: str | None = None) 
 
 def _last_peak_mb(stderr: str) -> float:
     for line in reversed(stderr.splitlines()):
-        if line.startswith("peak_rss_kb="):
+        if line.startswith("peak_kb="):
             return int(line.split("=", 1)[1]) / 1024
     return float("nan")
 
 
 def peak_wrapper(*argv: str) -> list[str]:
-    """`python benchmarks/extraction.py --peak ARGV…`: run ARGV as a child and report its peak RSS
-    (by path: the command may run in another working directory)."""
+    """`python benchmarks/extraction.py --peak ARGV…`: run ARGV as a child and report its peak
+    memory (by path: the command may run in another working directory)."""
     return [sys.executable, str(Path(__file__).resolve()), "--peak", *argv]
 
 
+def _tree_pss_kb(root: int) -> int:
+    """The proportional set size of `root` and all its descendants, summed (kB): what the
+    process tree holds in memory, pages shared after a fork counted once."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        pending.extend(children.get(pid, ()))
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                total += next((int(line.split()[1]) for line in rollup if line.startswith("Pss:")), 0)
+        except OSError:
+            continue
+    return total
+
+
 def _peak(argv: list[str]) -> int:
+    """Run `argv`; print the larger of its own peak RSS and the peak summed PSS of its process
+    tree (sampled every 50 ms), so a report rendered by several processes counts them all."""
     process = subprocess.Popen(argv)
-    _, status, usage = os.wait4(process.pid, 0)
-    print(f"peak_rss_kb={usage.ru_maxrss}", file=sys.stderr)
-    return os.waitstatus_to_exitcode(status)
+    tree_kb = 0
+    while process.poll() is None:
+        tree_kb = max(tree_kb, _tree_pss_kb(process.pid))
+        time.sleep(0.05)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"peak_kb={max(tree_kb, usage.ru_maxrss)}", file=sys.stderr)
+    return process.returncode
 
 
 def timed(command: list[str], env: dict | None = None, cwd: str | None = None) -> tuple[float, float, str]:
-    """Wall seconds and peak RSS MB of `command`, run in a fresh process; and its stdout."""
+    """Wall seconds and peak MB (of its process tree) of `command`, run in a fresh process; and its stdout."""
     return _timed(peak_wrapper(*command), env, cwd)
 
 

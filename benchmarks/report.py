@@ -3,7 +3,8 @@
 1. `soc2-audit evaluate` then `soc2-audit render`, each in a fresh process, on a seeded store
    of 10,000 and of 50,000 deployments (`tests.synthetic_store`: rows written directly, with
    every awkward case the controls know, since extracting 50,000 through the fake GitHub
-   takes far longer than the report); wall time and the larger peak RSS of the two.
+   takes far longer than the report); wall time and the larger peak memory of the two
+   (of the process tree, summed PSS: the render's forked worker counts).
 2. `soc2-audit report` in demo mode (no token): the first run extracts the demo
    organisation from the local fake GitHub, the second finds its evidence stored (the
    everyday `make report QUARTER=2024Q2` with a warm venv).
@@ -82,13 +83,13 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{f'{size:,} deployments, s':34} {r['seconds']:>10.1f} {f'<= {seconds:.0f}':>10} {'—':>6} "
             f"{r['evaluate_s']:>11.1f} {r['render_s']:>9.1f} {r['pdf_mb']:>7.1f}\n"
-            f"{f'{size:,} deployments, peak RSS MB':34} {r['peak_mb']:>10.0f} {f'<= {megabytes:.0f}':>10} {'—':>6}",
+            f"{f'{size:,} deployments, peak MB':34} {r['peak_mb']:>10.0f} {f'<= {megabytes:.0f}':>10} {'—':>6}",
             flush=True,
         )
     first_s, second_s, second_mb = demo_report()
     print(
         f"{'demo report, stored evidence, s':34} {second_s:>10.1f} {f'<= {DEMO_TARGET_S:.0f}':>10} {'—':>6}   "
-        f"(first run, extracting: {first_s:.1f} s; peak RSS {second_mb:.0f} MB)",
+        f"(first run, extracting: {first_s:.1f} s; peak {second_mb:.0f} MB)",
         flush=True,
     )
     return 0

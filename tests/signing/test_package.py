@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from audit.signing import verify_path
+from audit.signing import sign_package, verify_path
+from tests.signing.conftest import copy_package
 
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl missing")
 needs_sha256sum = pytest.mark.skipif(shutil.which("sha256sum") is None, reason="coreutils missing")
@@ -140,3 +141,21 @@ def test_verify_path_accepts_the_untouched_package(signed_package_template, iden
     checked = " ".join(c.message for c in report.checks)
     for name in EXPECTED_FILES - {"SHA256SUMS.p7s"}:
         assert name in checked
+
+
+def test_signing_a_package_never_reloads_the_private_key(
+    identity, ca_pem, unsigned_package_template, tmp_path, monkeypatch
+):
+    """pyHanko's SimpleSigner re-reads (and re-validates) the key for every signature; ours
+    signs with the key the identity loaded once. The package must still verify."""
+    import pyhanko.sign.signers.pdf_cms as pdf_cms
+
+    loads = []
+    original = pdf_cms.serialization.load_der_private_key
+    monkeypatch.setattr(
+        pdf_cms.serialization, "load_der_private_key", lambda *a, **k: loads.append(1) or original(*a, **k)
+    )
+    package = copy_package(unsigned_package_template, tmp_path / "package")
+    sign_package(package, identity)
+    assert loads == []
+    assert verify_path(package, trust=ca_pem).exit_code == 0

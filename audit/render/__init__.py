@@ -46,40 +46,55 @@ def write_report(
     and `table_pdf_limit` rows of each other long list (exceptions in detail, windows…);
     report.html and the CSV/JSON/xlsx (also attached inside the PDF) hold everything.
 
-    The PDF's layout and the spreadsheet and HTML are each several seconds for a large
-    quarter and independent, so a forked worker writes population.xlsx and report.html while
-    this process lays out and draws the PDF, which waits for population.xlsx only when it
-    embeds it. The bytes are the same as written one after another.
+    The PDF and the other four files each cost seconds for a large quarter and depend only
+    on the findings, so a forked worker writes findings.json, population.csv,
+    population.xlsx and report.html, in that order, while this process lays out and draws
+    the PDF; the PDF waits for the first three, its attachments, only when it embeds them.
+    The bytes are the same as written one after another.
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    paths = {name: output_dir / name for name in ("findings.json", "population.csv", "population.xlsx", "report.html")}
-    findings_json = write_findings_json(findings, paths["findings.json"]).read_bytes()
-    population_csv = population_csv_bytes(findings)
-    paths["population.csv"].write_bytes(population_csv)
-    with _beside(findings, output_dir) as (xlsx_written, html_written):
+    paths = {name: output_dir / name for name in WRITERS}
+    with _beside(findings, output_dir) as written:
         laid_out = pdf.lay_out(findings, population_pdf_limit=population_pdf_limit, table_pdf_limit=table_pdf_limit)
         report_pdf = pdf.write(
             laid_out,
-            population_csv=population_csv,
-            findings_json=findings_json,
-            population_xlsx=_WhenWritten(paths["population.xlsx"], xlsx_written),
+            population_csv=_WhenWritten(paths["population.csv"], written["population.csv"]),
+            findings_json=_WhenWritten(paths["findings.json"], written["findings.json"]),
+            population_xlsx=_WhenWritten(paths["population.xlsx"], written["population.xlsx"]),
         )
-        xlsx_written.result()  # re-raises the worker's error here
-        html_written.result()
+        for future in written.values():
+            future.result()  # re-raises the worker's error here
     paths["report.pdf"] = output_dir / "report.pdf"
     paths["report.pdf"].write_bytes(report_pdf)
     return paths
 
 
-def _write_xlsx(findings: dict, output_dir: Path) -> None:
-    (output_dir / "population.xlsx").write_bytes(population_xlsx_bytes(findings))
+def _write_json(findings: dict, path: Path) -> None:
+    write_findings_json(findings, path)
 
 
-def _write_html(findings: dict, output_dir: Path) -> None:
-    with (output_dir / "report.html").open("w", encoding="utf-8", newline="\n") as html_file:
+def _write_csv(findings: dict, path: Path) -> None:
+    path.write_bytes(population_csv_bytes(findings))
+
+
+def _write_xlsx(findings: dict, path: Path) -> None:
+    path.write_bytes(population_xlsx_bytes(findings))
+
+
+def _write_html(findings: dict, path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="\n") as html_file:
         for chunk in iter_html(findings):
             html_file.write(chunk)
+
+
+WRITERS: dict[str, Callable[[dict, Path], None]] = {
+    "findings.json": _write_json,
+    "population.csv": _write_csv,
+    "population.xlsx": _write_xlsx,
+    "report.html": _write_html,
+}
+"""The files beside the PDF, in the order the worker writes them: the PDF's attachments first."""
 
 
 class _WhenWritten:
@@ -98,30 +113,30 @@ _FORKED_FINDINGS: dict | None = None
 """The findings a forked worker inherits (copy-on-write) instead of receiving them pickled."""
 
 
-def _run_forked(work: Callable[[dict, Path], None], output_dir: Path) -> None:
+def _run_forked(work: Callable[[dict, Path], None], path: Path) -> None:
     assert _FORKED_FINDINGS is not None
-    work(_FORKED_FINDINGS, output_dir)
+    work(_FORKED_FINDINGS, path)
 
 
 @contextmanager
-def _beside(findings: dict, output_dir: Path) -> Iterator[tuple[Future, Future]]:
-    """population.xlsx, then report.html, written by one forked worker while the block runs;
-    yields their Futures.
+def _beside(findings: dict, output_dir: Path) -> Iterator[dict[str, Future]]:
+    """Each of `WRITERS`, in order, run by one forked worker while the block runs; yields
+    file name → its Future.
 
     Fork, not spawn: the worker shares the findings with this process instead of unpickling
-    a copy. Where fork is unavailable, both are written here first (same files, no overlap)."""
+    a copy. Where fork is unavailable, the files are written here first (same bytes, no overlap)."""
     global _FORKED_FINDINGS
     if "fork" not in multiprocessing.get_all_start_methods():
-        done: list[Future] = []
-        for work in (_write_xlsx, _write_html):
-            work(findings, output_dir)
-            done.append(Future())
-            done[-1].set_result(None)
-        yield done[0], done[1]
+        done: dict[str, Future] = {}
+        for name, work in WRITERS.items():
+            work(findings, output_dir / name)
+            done[name] = Future()
+            done[name].set_result(None)
+        yield done
         return
     _FORKED_FINDINGS = findings
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-            yield pool.submit(_run_forked, _write_xlsx, output_dir), pool.submit(_run_forked, _write_html, output_dir)
+            yield {name: pool.submit(_run_forked, work, output_dir / name) for name, work in WRITERS.items()}
     finally:
         _FORKED_FINDINGS = None

@@ -134,7 +134,11 @@ class Readable(Protocol):
 
 
 def write(
-    laid_out: LaidOut, *, population_csv: bytes, findings_json: bytes, population_xlsx: bytes | Readable
+    laid_out: LaidOut,
+    *,
+    population_csv: bytes | Readable,
+    findings_json: bytes | Readable,
+    population_xlsx: bytes | Readable,
 ) -> bytes:
     """The unsigned report.pdf from its layout, with the three attachments inside.
 

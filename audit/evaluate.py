@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from audit.config import Settings
-from audit.controls import CONTROLS, evaluate_all
+from audit.controls import CONTROLS, deploy_approvers, evaluate_all, outcome, pr_approvers
+from audit.controls.change_emergency_reviewed import emergency_review
 from audit.evidence import (
     Approval,
     Artifact,
@@ -28,15 +29,19 @@ from audit.evidence import (
     Job,
     PullRequest,
     Review,
+    approval_times,
 )
+from audit.oidc import oidc_capable
 from audit.period import Period, as_period
 from audit.quarter import Quarter
 from audit.reperform import run_sql
 from audit.store import now_utc, to_json, upsert_all
-from audit.times import iso_z, parse
+from audit.times import iso, iso_z, parse
 
 VERDICT_COLUMNS = ("quarter", "repository", "run_id", "environment", "control_id", "verdict", "detail", "evidence")
 """The columns of a stored verdict, in the order `evaluate_quarter` writes them."""
+POPULATION_COLUMNS = ("quarter", "repository", "run_id", "environment", "deployment_id", "facts", "emergency_review")
+"""The columns of a stored population member, in the order `evaluate_quarter` writes them."""
 
 
 @dataclass(frozen=True)
@@ -77,9 +82,16 @@ def evaluate_quarter(
     rows: list[tuple] = []
     population = 0
     found = population_keys(db, quarter, settings)
-    keys = [{"quarter": label, **key} for key in found]
+    start, end = quarter.bounds(settings.timezone)
+    workflows = workflow_texts(db, start, end)
+    described: dict[tuple, tuple[str, str | None]] = {}
     for deployment in load_deployments(db, quarter, settings, keys=found):
         population += 1
+        review = emergency_facts(deployment, settings)
+        described[(deployment.repository, deployment.run_id, deployment.environment)] = (
+            _facts_json(deployment_facts(deployment, workflows.get((deployment.repository, deployment.run_id)))),
+            None if review is None else _facts_json(review),
+        )
         for control_id, verdict in evaluate_all(deployment, settings).items():
             counts[control_id][verdict.verdict] += 1
             rows.append(
@@ -97,9 +109,17 @@ def evaluate_quarter(
     with db.conn:
         _delete_quarter(db, "verdicts", label)
         _delete_quarter(db, "population", label)
-        db["population"].insert_all(keys)
         # The quarter's rows were just deleted: plain inserts, through sqlite3 itself (a tenth
         # of the time sqlite-utils' insert_all takes to inspect every value of 90,000 rows).
+        db.conn.executemany(
+            f"insert into population ({', '.join(POPULATION_COLUMNS)}) "
+            f"values ({', '.join('?' * len(POPULATION_COLUMNS))})",
+            [
+                (label, key["repository"], key["run_id"], key["environment"], key["deployment_id"])
+                + described[(key["repository"], key["run_id"], key["environment"])]
+                for key in found
+            ],
+        )
         db.conn.executemany(
             f"insert into verdicts ({', '.join(VERDICT_COLUMNS)}) values ({', '.join('?' * len(VERDICT_COLUMNS))})",
             rows,
@@ -119,6 +139,86 @@ def evaluate_quarter(
         )
     return EvaluationSummary(label, population, {k: dict(v) for k, v in counts.items()}, evaluated_at)
 
+
+def deployment_facts(evidence: DeploymentEvidence, workflow_text: str | None) -> dict:
+    """The deployment as findings.json and population.csv list it: the run, its pull request,
+    the approvers and approval times the controls judged, the outcome, whether it could use OIDC."""
+    requested_at, approved_at = approval_times(evidence.statuses)
+    pr = evidence.pull_request
+    return {
+        "repository": evidence.repository,
+        "run_id": evidence.run_id,
+        "run_attempt": evidence.run_attempt,
+        "environment": evidence.environment,
+        "head_sha": evidence.head_sha,
+        "head_branch": evidence.head_branch,
+        "actor": evidence.actor,
+        "triggering_actor": evidence.triggering_actor,
+        "created_at": iso(evidence.created_at),
+        "outcome": outcome(evidence),
+        "html_url": evidence.html_url,
+        "pr_number": pr.number if pr else None,
+        "pr_author": pr.author if pr else None,
+        "pr_title": pr.title if pr else None,
+        "pr_approvers": sorted(pr_approvers(evidence)),
+        "deploy_approvers": sorted(deploy_approvers(evidence)),
+        "approval_requested_at": iso(requested_at),
+        "approved_at": iso(approved_at),
+        "oidc_token": oidc_capable(workflow_text, evidence.deploy_job.name if evidence.deploy_job else None),
+    }
+
+
+def emergency_facts(evidence: DeploymentEvidence, settings: Settings) -> dict | None:
+    """What the emergency-changes section shows of an emergency deployment's review; None for a normal one."""
+    review = emergency_review(evidence, settings)
+    if review is None:
+        return None
+    return {
+        "reason": review.reason,
+        "deployed_at": iso(review.deployed_at),
+        "review_deadline": iso(review.deadline),
+        "pr_number": review.pull_request.number if review.pull_request else None,
+        "approved_at": iso(review.approved_at),
+        "approvers": list(review.approvers),
+    }
+
+
+def stored_population(db, quarter: Period | Quarter) -> list[tuple[dict, dict | None]]:
+    """The quarter's deployments as evaluated, oldest first: (`deployment_facts`, `emergency_facts`).
+
+    What the report lists is read back, not re-derived from the evidence: the render shows
+    exactly what the controls judged, and a 10,000-deployment quarter is not loaded twice."""
+    members = [
+        (json.loads(facts), None if review is None else json.loads(review))
+        for facts, review in db.conn.execute(
+            "select facts, emergency_review from population where quarter = ?", [str(quarter)]
+        )
+    ]
+    members.sort(
+        key=lambda member: (
+            parse(member[0]["created_at"]),
+            member[0]["repository"],
+            member[0]["run_id"],
+            member[0]["environment"],
+        )
+    )
+    return members
+
+
+def workflow_texts(db, start, end) -> dict:
+    """(repository, run_id) -> the text of the run's workflow file at its commit, where captured."""
+    rows = db.conn.execute(
+        "select r.repository, r.run_id, b.text from workflow_runs r "
+        "join workflow_files f on f.repository = r.repository and f.path = r.path and f.commit_sha = r.head_sha "
+        "join workflow_blobs b on b.repository = f.repository and b.blob_sha = f.blob_sha "
+        "where r.created_at >= ? and r.created_at < ?",
+        [iso_z(start), iso_z(end)],
+    )
+    return {(repository, run_id): text for repository, run_id, text in rows}
+
+
+_facts_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""Compact JSON keeping the keys' order: findings.json lists a deployment's fields in it."""
 
 _evidence_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 """`store.to_json` with its encoder built once: it is called for each of a quarter's 100,000 verdicts."""

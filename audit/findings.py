@@ -12,19 +12,23 @@ from importlib import metadata
 
 from audit import __version__
 from audit.config import Settings
-from audit.controls import CONTROLS, criteria, deploy_approvers, outcome, pr_approvers
-from audit.controls.change_emergency_reviewed import emergency_review
+from audit.controls import CONTROLS, criteria
 from audit.documents import check_findings
 from audit.errors import UsageError
-from audit.evaluate import extractions_overlapping, load_deployments, no_cycle_collection, stored_verdicts
-from audit.evidence import VERDICTS, approval_times
-from audit.oidc import oidc_capable
+from audit.evaluate import (
+    extractions_overlapping,
+    load_deployments,
+    no_cycle_collection,
+    stored_population,
+    stored_verdicts,
+)
+from audit.evidence import VERDICTS
 from audit.period import Period
 from audit.quarter import Quarter
 from audit.sample import report_sample
 from audit.seal import seal_timeline
 from audit.settings_history import settings_in_force
-from audit.times import iso, iso_z
+from audit.times import iso_z
 
 
 @no_cycle_collection()
@@ -57,44 +61,14 @@ def build_findings(
     verdicts = stored_verdicts(db, quarter)
     responses = responses or {}
     deployments = []
-    evidence_by_key = {}
     emergencies = []
-    workflows = _workflow_texts(db, start, end)
-    for evidence in load_deployments(db, quarter, settings):
-        key = (evidence.repository, evidence.run_id, evidence.environment)
-        if sample_size:
-            evidence_by_key[key] = evidence
-        requested_at, approved_at = approval_times(evidence.statuses)
-        pr = evidence.pull_request
-        emergency = _emergency_entry(evidence, settings, verdicts.get(key, {}).get("change.emergency_reviewed"))
+    for facts, review in stored_population(db, quarter):
+        key = (facts["repository"], facts["run_id"], facts["environment"])
+        results = verdicts.get(key, {})
+        emergency = _emergency_entry(facts, review, results.get("change.emergency_reviewed"))
         if emergency is not None:
             emergencies.append(emergency)
-        deploy_job = evidence.deploy_job.name if evidence.deploy_job else None
-        deployments.append(
-            {
-                "repository": evidence.repository,
-                "run_id": evidence.run_id,
-                "run_attempt": evidence.run_attempt,
-                "environment": evidence.environment,
-                "head_sha": evidence.head_sha,
-                "head_branch": evidence.head_branch,
-                "actor": evidence.actor,
-                "triggering_actor": evidence.triggering_actor,
-                "created_at": iso(evidence.created_at),
-                "outcome": outcome(evidence),
-                "html_url": evidence.html_url,
-                "pr_number": pr.number if pr else None,
-                "pr_author": pr.author if pr else None,
-                "pr_title": pr.title if pr else None,
-                "pr_approvers": sorted(pr_approvers(evidence)),
-                "deploy_approvers": sorted(deploy_approvers(evidence)),
-                "approval_requested_at": iso(requested_at),
-                "approved_at": iso(approved_at),
-                "oidc_token": oidc_capable(workflows.get((evidence.repository, evidence.run_id)), deploy_job),
-                "controls": verdicts.get(key, {}),
-                "responses": responses.get(key, {}),
-            }
-        )
+        deployments.append({**facts, "controls": results, "responses": responses.get(key, {})})
     counts = verdict_counts(deployments)
     repositories = sorted(
         {name for row in extractions_overlapping(db, quarter) for name in json.loads(row["repositories"] or "[]")}
@@ -149,7 +123,10 @@ def build_findings(
                 deployments,
                 size=sample_size,
                 seed=sample_seed,
-                evidence=evidence_by_key,
+                evidence={
+                    (evidence.repository, evidence.run_id, evidence.environment): evidence
+                    for evidence in load_deployments(db, quarter, settings)
+                },
                 verdicts=stored_verdicts(db, quarter, with_evidence=True),
             )
             if sample_size is not None and sample_seed is not None
@@ -177,44 +154,26 @@ EMERGENCY_STATUS = {"pass": "reviewed in time", "not_available": "unknown", "err
 """How the emergency section names each verdict; a fail is "reviewed late" or "never reviewed"."""
 
 
-def _emergency_entry(evidence, settings: Settings, result: dict | None) -> dict | None:
-    """One row of the emergency-changes section; None for a normal deployment."""
-    review = emergency_review(evidence, settings)
+EMERGENCY_RUN_FIELDS = ("repository", "run_id", "run_attempt", "environment", "html_url", "head_branch")
+"""The run's fields an emergency-changes row repeats, in its order."""
+
+
+def _emergency_entry(facts: dict, review: dict | None, result: dict | None) -> dict | None:
+    """One row of the emergency-changes section (`evaluate.emergency_facts` and the verdict); None for a normal
+    deployment."""
     if review is None or result is None or result["verdict"] == "not_applicable":
         return None
     verdict = result["verdict"]
     if verdict == "fail":
-        status = "reviewed late" if review.approved_at is not None else "never reviewed"
+        status = "reviewed late" if review["approved_at"] is not None else "never reviewed"
     else:
         status = EMERGENCY_STATUS.get(verdict, verdict)
     return {
-        "repository": evidence.repository,
-        "run_id": evidence.run_id,
-        "run_attempt": evidence.run_attempt,
-        "environment": evidence.environment,
-        "html_url": evidence.html_url,
-        "head_branch": evidence.head_branch,
-        "reason": review.reason,
-        "deployed_at": iso(review.deployed_at),
-        "review_deadline": iso(review.deadline),
-        "pr_number": review.pull_request.number if review.pull_request else None,
-        "approved_at": iso(review.approved_at),
-        "approvers": list(review.approvers),
+        **{name: facts[name] for name in EMERGENCY_RUN_FIELDS},
+        **review,
         "verdict": verdict,
         "status": status,
     }
-
-
-def _workflow_texts(db, start, end) -> dict:
-    """(repository, run_id) -> the text of the run's workflow file at its commit, where captured."""
-    rows = db.query(
-        "select r.repository, r.run_id, b.text from workflow_runs r "
-        "join workflow_files f on f.repository = r.repository and f.path = r.path and f.commit_sha = r.head_sha "
-        "join workflow_blobs b on b.repository = f.repository and b.blob_sha = f.blob_sha "
-        "where r.created_at >= ? and r.created_at < ?",
-        [iso_z(start), iso_z(end)],
-    )
-    return {(row["repository"], row["run_id"]): row["text"] for row in rows}
 
 
 OUTPUT_LIBRARIES = ("PyGithub", "WeasyPrint", "pyHanko")

@@ -358,7 +358,15 @@ TABLES: dict[str, Table] = {
         "derived",
     ),
     "population": Table(
-        {"quarter": str, "repository": str, "run_id": int, "environment": str, "deployment_id": int},
+        {
+            "quarter": str,
+            "repository": str,
+            "run_id": int,
+            "environment": str,
+            "deployment_id": int,
+            "facts": str,
+            "emergency_review": str,
+        },
         ("quarter", "repository", "run_id", "environment"),
         "derived",
     ),
@@ -463,9 +471,19 @@ def _key_statuses_by_node_id(db: sqlite_utils.Database) -> None:
             table.create_index(columns, if_not_exists=True)
 
 
+def _drop_evaluations_without_facts(db: sqlite_utils.Database) -> None:
+    """Version 4: the population keeps what the report lists of each deployment (`facts`,
+    `emergency_review`, written by evaluate); a quarter evaluated before has none, so its
+    derived rows are dropped and the next render asks for `soc2-audit evaluate` again."""
+    stale = json.dumps([row[0] for row in db.execute("select distinct quarter from population where facts is null")])
+    for name in tables_of("derived"):
+        db.execute(f"delete from [{name}] where quarter in (select value from json_each(?))", [stale])
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _drop_orphaned_derived_rows,
     _key_statuses_by_node_id,
+    _drop_evaluations_without_facts,
 )
 """Data changes between schema versions: MIGRATIONS[i] upgrades version i + 1 to i + 2.
 

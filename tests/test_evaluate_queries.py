@@ -1,14 +1,17 @@
-"""Evaluation reads the store in a fixed number of statements, whatever the population's size,
-with Python's cycle collector paused while the quarter's records are built.
+"""Evaluation and the findings read the store in a fixed number of statements, whatever the
+population's size, with Python's cycle collector paused while the quarter's records are built.
 
 Loading evidence one deployment at a time (N+1 queries) is what makes a 10,000-deployment
-quarter slow; `load_deployments` reads each table once for the whole population. Counted
-with SQLite's own trace callback on two synthetic quarters of different sizes.
+quarter slow; `load_deployments` reads each table once for the whole population, and the
+findings read back what evaluation stored instead of loading the evidence a second time.
+Counted with SQLite's own trace callback on two synthetic quarters of different sizes.
 """
 
 from __future__ import annotations
 
 import gc
+
+import pytest
 
 import audit.evaluate
 from audit.config import Settings
@@ -18,24 +21,44 @@ from audit.period import Period
 from tests.synthetic_store import build_store
 
 QUARTER = Period.parse("2024Q2")
+SIZES = (40, 400)
 
 
-def _statements(tmp_path, deployments: int) -> tuple[int, int]:
-    db = build_store(tmp_path / f"evidence-{deployments}.db", deployments=deployments)
-    statements: list[str] = []
-    db.conn.set_trace_callback(statements.append)
-    summary = evaluate_quarter(db, QUARTER, Settings(), demo=True)
-    db.conn.set_trace_callback(None)
-    db.close()
-    return summary.population, sum(1 for s in statements if s.lstrip().lower().startswith("select"))
+def _selects(statements: list[str]) -> int:
+    return sum(1 for s in statements if s.lstrip().lower().startswith("select"))
 
 
-def test_evaluation_queries_do_not_grow_with_the_population(tmp_path):
-    small, small_selects = _statements(tmp_path, 40)
-    large, large_selects = _statements(tmp_path, 400)
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory):
+    """Size -> (population, statements of evaluate_quarter, statements of build_findings)."""
+    result = {}
+    for deployments in SIZES:
+        db = build_store(tmp_path_factory.mktemp("store") / "evidence.db", deployments=deployments)
+        evaluated: list[str] = []
+        db.conn.set_trace_callback(evaluated.append)
+        summary = evaluate_quarter(db, QUARTER, Settings(), demo=True)
+        found: list[str] = []
+        db.conn.set_trace_callback(found.append)
+        findings = build_findings(db, QUARTER, Settings())
+        db.conn.set_trace_callback(None)
+        db.close()
+        assert len(findings["deployments"]) == summary.population
+        result[deployments] = (summary.population, evaluated, found)
+    return result
+
+
+def test_evaluation_queries_do_not_grow_with_the_population(traced):
+    (small, small_statements, _), (large, large_statements, _) = traced[40], traced[400]
     assert large > 5 * small
-    assert large_selects == small_selects
-    assert small_selects < 40
+    assert _selects(large_statements) == _selects(small_statements) < 40
+
+
+def test_the_findings_read_the_evaluation_not_the_evidence_again(traced):
+    (_, _, small_statements), (_, _, large_statements) = traced[40], traced[400]
+    assert _selects(large_statements) == _selects(small_statements) < 40
+    # load_deployments fills temp.evaluation_keys with the population before reading the evidence
+    assert not [s for s in large_statements if "evaluation_keys" in s]
+    assert any("from population" in s for s in large_statements)
 
 
 def test_the_cycle_collector_is_paused_while_judging_and_left_as_found(tmp_path, monkeypatch):

@@ -366,6 +366,23 @@ def test_an_older_store_gains_new_columns_and_loses_orphaned_derived_rows(tmp_pa
     assert db.execute("pragma user_version").fetchone()[0] == SCHEMA_VERSION > 1
 
 
+def test_a_quarter_evaluated_before_the_population_kept_its_facts_is_evaluated_again(tmp_path):
+    """Schema version 3: population rows without `facts`; the report would list nothing for them."""
+    path = tmp_path / "v3.db"
+    db = open_store(path)
+    for quarter, facts in (("2024Q1", '{"run_id": 5}'), ("2024Q2", None)):
+        db["evaluations"].insert({"quarter": quarter, "evaluated_at": "2024-07-01T00:00:00+00:00", "population": 1})
+        key = {"quarter": quarter, "repository": "acme/api", "run_id": 5, "environment": "production"}
+        db["population"].insert({**key, "deployment_id": 7, "facts": facts})
+        db["verdicts"].insert({**key, "control_id": "deploy.approved", "verdict": "pass", "detail": "run 5."})
+    db.execute("pragma user_version = 3")
+    db.close()
+    db = open_store(path)
+    for table in ("evaluations", "population", "verdicts"):
+        assert [row["quarter"] for row in db[table].rows] == ["2024Q1"], table
+    db.close()
+
+
 def test_a_store_from_a_newer_version_is_refused(tmp_path):
     path = tmp_path / "new.db"
     open_store(path).close()

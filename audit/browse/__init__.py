@@ -83,7 +83,15 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         },
     ),
     "scan_findings": ("Findings parsed from scan reports, on one severity scale.", {}),
-    "population": ("Each period's population: one row per (repository, run, environment).", {}),
+    "population": (
+        "Each period's population: one row per (repository, run, environment).",
+        {
+            "facts": "JSON: the deployment as findings.json and population.csv list it (run, pull request, "
+            "approvers, approval times, outcome, OIDC), as the evaluation derived it.",
+            "emergency_review": "JSON: an emergency deployment's review (reason, deadline, approval); "
+            "null for a normal deployment.",
+        },
+    ),
     "verdicts": (
         "Every control's verdict per deployment, with a detail sentence and the evidence rows it rests on.",
         {"evidence": "JSON array of `<table>:<key>` references to the rows above."},

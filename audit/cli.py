@@ -16,12 +16,10 @@ from datetime import date
 from pathlib import Path
 
 import click
-from github import GithubException
 
 from audit import __version__, pipeline
 from audit.config import load_settings, validate_repository
 from audit.errors import AuditError, UsageError
-from audit.extract.client import github_message
 from audit.period import Period
 from audit.progress import Reporter
 
@@ -440,10 +438,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)
-    except GithubException as error:
-        click.echo(f"soc2-audit: error: GitHub answered HTTP {error.status}: {github_message(error)}", err=True)
-        sys.exit(1)
-    except Exception as error:  # a bug: one line, the traceback only on request
+    except Exception as error:
+        github = sys.modules.get("github")  # imported only by commands that talk to GitHub
+        if github is not None and isinstance(error, github.GithubException):
+            from audit.extract.client import github_message
+
+            click.echo(f"soc2-audit: error: GitHub answered HTTP {error.status}: {github_message(error)}", err=True)
+            sys.exit(1)
+        # a bug: one line, the traceback only on request
         if os.environ.get("SOC2_AUDIT_DEBUG"):
             raise
         click.echo(

@@ -52,3 +52,32 @@ def test_every_command_has_help(tmp_path):
         assert command.help and "Example" in command.help, name
         result = run_cli(name, "--help", cwd=tmp_path, env=clean_env(tmp_path), timeout=60)
         assert result.returncode == 0 and "Usage" in result.stdout, name
+
+
+@pytest.mark.parametrize("github_imported", [True, False])
+def test_a_github_error_is_one_line_whether_or_not_pygithub_was_imported(
+    github_imported, monkeypatch, capsys, tmp_path
+):
+    """The CLI imports PyGithub only for the commands that talk to GitHub, and still names
+    a GitHub error as one; any other error is an internal error, never a traceback."""
+    import sys
+
+    from github import GithubException
+
+    from audit import cli, pipeline
+
+    monkeypatch.chdir(tmp_path)
+    error = GithubException(502, {"message": "Server Error"}) if github_imported else ValueError("no GitHub here")
+    if not github_imported:
+        monkeypatch.delitem(sys.modules, "github")
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(pipeline, "evaluate", failing)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["evaluate", "--quarter", "2024Q2"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 1 and len(lines) == 1
+    expected = "GitHub answered HTTP 502: Server Error" if github_imported else "internal error: ValueError"
+    assert expected in lines[0]

@@ -1,5 +1,6 @@
 """Evaluation and the findings read the store in a fixed number of statements, whatever the
-population's size, with Python's cycle collector paused while the quarter's records are built.
+population's size, with Python's cycle collector paused while the quarter's records are built,
+and `soc2-audit evaluate` starts without the GitHub client or the renderers.
 
 Loading evidence one deployment at a time (N+1 queries) is what makes a 10,000-deployment
 quarter slow; `load_deployments` reads each table once for the whole population, and the
@@ -10,6 +11,8 @@ Counted with SQLite's own trace callback on two synthetic quarters of different 
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 
 import pytest
 
@@ -18,6 +21,7 @@ from audit.config import Settings
 from audit.evaluate import evaluate_quarter
 from audit.findings import build_findings
 from audit.period import Period
+from tests.conftest import clean_env
 from tests.synthetic_store import build_store
 
 QUARTER = Period.parse("2024Q2")
@@ -77,3 +81,23 @@ def test_the_cycle_collector_is_paused_while_judging_and_left_as_found(tmp_path,
     finally:
         gc.enable()
     db.close()
+
+
+def test_the_evaluate_command_imports_neither_the_github_client_nor_a_renderer(tmp_path):
+    build_store(tmp_path / "evidence.db", deployments=40).close()
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "audit", "evaluate", "--quarter", "2024Q2", "--db", "evidence.db"],
+        cwd=tmp_path,
+        env=clean_env(tmp_path, HOME=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert {"audit", "sqlite_utils"} <= imported, "the trace lists what the process imported"
+    assert not imported & {"github", "requests", "jwt", "weasyprint", "pyhanko", "openpyxl", "xlsxwriter", "jinja2"}

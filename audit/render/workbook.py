@@ -7,14 +7,16 @@ header row and filters; run ids link to the run on GitHub.
 
 Cells from GitHub are text, never formulas: the workbook is opened with XlsxWriter's
 conversions off (`strings_to_formulas`, `strings_to_urls`, `strings_to_numbers`), so a
-branch named `=HYPERLINK(…)` is written as the string it is.
+branch named `=HYPERLINK(…)` is written as the string it is. XlsxWriter takes a string
+that starts with `<r>` and ends with `</r>` for rich-text XML and copies it unescaped: such a
+cell is written as rich text of the same characters instead, so its text is escaped too.
 
 Excel caps hyperlinks at 65,530 per sheet and 2,079 characters per link (XlsxWriter drops
 a link beyond either with a warning): past the cap, and for a longer link, the run id is
 plain text; the population.csv and findings.json beside the workbook carry every run's link.
 
-Written in XlsxWriter's `constant_memory` mode: each row goes to disk as it is written
-(10,000 deployments: a few seconds, where openpyxl's write-only mode took 11 to 17).
+Written in XlsxWriter's `constant_memory` mode: each row goes to disk as it is written, in
+about 40 % less time than openpyxl's write-only mode took.
 The file is reproducible: XlsxWriter dates every zip entry 31 January 1980, and the
 document properties carry `generated_at`.
 """
@@ -74,9 +76,14 @@ class _Sheet:
 
     def append(self, values: list, html_url: str | None) -> None:
         self.rows += 1
-        self.sheet.write_row(
-            self.rows, 0, [";".join(map(str, value)) if isinstance(value, list | tuple) else value for value in values]
-        )
+        cells = [";".join(map(str, value)) if isinstance(value, list | tuple) else value for value in values]
+        self.sheet.write_row(self.rows, 0, cells)
+        for column, value in enumerate(cells):
+            if isinstance(value, str) and value.startswith("<r>") and value.endswith("</r>"):
+                # XlsxWriter copies such a string into the sheet as ready-made rich-text XML,
+                # unescaped (a branch named so could add cells, formulas included); written as
+                # three plain runs of the same text, it is escaped like any other.
+                self.sheet.write_rich_string(self.rows, column, value[:1], value[1:2], value[2:])
         if html_url and self.links < MAX_LINKS_PER_SHEET and len(html_url.encode("utf-16-le")) <= 2 * MAX_LINK_LENGTH:
             self.links += 1
             run_id = values[self.link_column]

@@ -1,5 +1,6 @@
-"""population.xlsx keeps within Excel's hyperlink limits: past them a run id is plain text,
-never a dropped cell or a warning."""
+"""population.xlsx: text from GitHub stays text, whatever its characters, and the workbook
+keeps within Excel's hyperlink limits (past them a run id is plain text, never a dropped cell
+or a warning)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,19 @@ from .factories import make_findings
 def _run_cells(data: bytes) -> list:
     population = load_workbook(io.BytesIO(data))["Population"]
     return [row[1] for row in population.iter_rows(min_row=2)]
+
+
+def test_a_branch_shaped_like_rich_text_xml_stays_its_text():
+    """XlsxWriter copies a string wrapped in <r>…</r> into the sheet unescaped: this branch
+    name would close its cell and add a formula cell after it."""
+    findings = make_findings(2)
+    branch = '<r><t>x</t></r></is></c><c r="Z2"><f>1+1</f></c><c r="Z3" t="inlineStr"><is><r><t>y</t></r>'
+    findings["deployments"][0]["head_branch"] = branch
+    population = load_workbook(io.BytesIO(population_xlsx_bytes(findings)))["Population"]
+    cells = [cell for row in population.iter_rows() for cell in row if cell.value is not None]
+    assert [cell.value for cell in cells if cell.value == branch] == [branch]
+    assert all(cell.data_type != "f" for cell in cells)
+    assert population.max_column == len(population[1])
 
 
 def test_links_past_the_per_sheet_limit_are_plain_run_ids(monkeypatch):

@@ -8,6 +8,7 @@ extraction. Controls are pure; this module only reads the store and writes verdi
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import sqlite3
@@ -305,6 +306,53 @@ def load_deployments(
     yield from deployments
 
 
+RUN_COLUMNS = ", ".join(
+    f"w.{column}"
+    for column in (
+        "repository",
+        "run_id",
+        "run_attempt",
+        "head_sha",
+        "head_branch",
+        "actor",
+        "triggering_actor",
+        "event",
+        "created_at",
+        "html_url",
+    )
+)
+JOB_COLUMNS = ", ".join(
+    f"j.{column}"
+    for column in (
+        "job_id",
+        "repository",
+        "run_id",
+        "run_attempt",
+        "name",
+        "status",
+        "conclusion",
+        "started_at",
+        "completed_at",
+    )
+)
+PULL_REQUEST_COLUMNS = ", ".join(
+    f"p.{column}"
+    for column in (
+        "repository",
+        "number",
+        "author",
+        "title",
+        "merged_at",
+        "merge_commit_sha",
+        "head_sha",
+        "html_url",
+        "labels",
+        "reviews_captured_at",
+    )
+)
+"""The columns the evidence records are built from: never GitHub's `raw` JSON, kilobytes a row."""
+
+
 class _EvidenceIndex:
     """Every stored row the population's evidence needs, grouped by what it belongs to."""
 
@@ -320,16 +368,23 @@ class _EvidenceIndex:
         runs_of_keys = "(select distinct repository, run_id from temp.evaluation_keys)"
         self.runs = {
             (r["repository"], r["run_id"]): r
-            for r in _rows(db, f"select w.* from workflow_runs w join {runs_of_keys} k using (repository, run_id)")
+            for r in _rows(
+                db, f"select {RUN_COLUMNS} from workflow_runs w join {runs_of_keys} k using (repository, run_id)"
+            )
         }
         self.deployments = {
             r["deployment_id"]: r
-            for r in _rows(db, "select d.* from deployments d join temp.evaluation_keys k using (deployment_id)")
+            for r in _rows(
+                db,
+                "select d.deployment_id, d.job_id, d.statuses_captured_at from deployments d "
+                "join temp.evaluation_keys k using (deployment_id)",
+            )
         }
         self.jobs = _grouped(
             _rows(
                 db,
-                f"select j.* from jobs j join {runs_of_keys} k using (repository, run_id) order by run_attempt, job_id",
+                f"select {JOB_COLUMNS} from jobs j join {runs_of_keys} k using (repository, run_id) "
+                "order by j.run_attempt, j.job_id",
             ),
             "repository",
             "run_id",
@@ -338,7 +393,7 @@ class _EvidenceIndex:
             r["job_id"]: r
             for r in _rows(
                 db,
-                "select j.* from jobs j join deployments d on d.job_id = j.job_id "
+                f"select {JOB_COLUMNS} from jobs j join deployments d on d.job_id = j.job_id "
                 "join temp.evaluation_keys k on k.deployment_id = d.deployment_id",
             )
         }
@@ -354,13 +409,18 @@ class _EvidenceIndex:
         self.statuses = _grouped(
             _rows(
                 db,
-                "select s.* from deployment_statuses s join temp.evaluation_keys k using (deployment_id) "
+                "select s.deployment_id, s.status_id, s.state, s.created_at, s.node_id from deployment_statuses s "
+                "join temp.evaluation_keys k using (deployment_id) "
                 "order by s.created_at, s.status_key",
             ),
             "deployment_id",
         )
         self.approvals = _grouped(
-            _rows(db, f"select a.* from approvals a join {runs_of_keys} k using (repository, run_id) order by a.seq"),
+            _rows(
+                db,
+                "select a.repository, a.run_id, a.user, a.state, a.environments, a.comment "
+                f"from approvals a join {runs_of_keys} k using (repository, run_id) order by a.seq",
+            ),
             "repository",
             "run_id",
         )
@@ -378,7 +438,8 @@ class _EvidenceIndex:
         self.findings = _grouped(
             _rows(
                 db,
-                f"select f.* from scan_findings f join artifacts a using (artifact_id) join {runs_of_keys} k "
+                "select f.artifact_id, f.tool, f.severity, f.rule_id, f.title, f.location "
+                f"from scan_findings f join artifacts a using (artifact_id) join {runs_of_keys} k "
                 "on k.repository = a.repository and k.run_id = a.run_id order by f.seq",
             ),
             "artifact_id",
@@ -387,8 +448,9 @@ class _EvidenceIndex:
             (r["repository"], r["sha"]): json.loads(r["pr_numbers"])
             for r in _rows(
                 db,
-                f"select c.* from commit_pulls c join workflow_runs w on w.repository = c.repository "
-                f"and w.head_sha = c.sha join {runs_of_keys} k on k.repository = w.repository and k.run_id = w.run_id",
+                "select c.repository, c.sha, c.pr_numbers from commit_pulls c "
+                "join workflow_runs w on w.repository = c.repository and w.head_sha = c.sha "
+                f"join {runs_of_keys} k on k.repository = w.repository and k.run_id = w.run_id",
             )
         }
         db.execute("create temp table if not exists evaluation_pulls (repository text, number integer)")
@@ -400,13 +462,16 @@ class _EvidenceIndex:
         self.pull_requests = {
             (r["repository"], r["number"]): r
             for r in _rows(
-                db, "select p.* from pull_requests p join temp.evaluation_pulls k using (repository, number)"
+                db,
+                f"select {PULL_REQUEST_COLUMNS} from pull_requests p "
+                "join temp.evaluation_pulls k using (repository, number)",
             )
         }
         self.reviews = _grouped(
             _rows(
                 db,
-                "select r.* from reviews r join temp.evaluation_pulls k "
+                "select r.repository, r.pr_number, r.review_id, r.user, r.state, r.submitted_at, r.commit_id "
+                "from reviews r join temp.evaluation_pulls k "
                 "on k.repository = r.repository and k.number = r.pr_number order by r.submitted_at, r.review_id",
             ),
             "repository",
@@ -464,7 +529,7 @@ class _EvidenceIndex:
             commit_pull_requests=commit_pull_requests,
             approvals_captured="approvals" in captured,
             approvals=tuple(
-                Approval(row["user"], row["state"], tuple(json.loads(row["environments"] or "[]")), row["comment"])
+                Approval(row["user"], row["state"], _names(row["environments"] or "[]"), row["comment"])
                 for row in self.approvals.get((repository, run_id), [])
             ),
             statuses_captured=deployment["statuses_captured_at"] is not None,
@@ -530,7 +595,7 @@ class _EvidenceIndex:
             row["head_sha"],
             row["html_url"],
             reviews,
-            None if labels is None else tuple(json.loads(labels)),
+            None if labels is None else _names(labels),
             parse(row["reviews_captured_at"]),
             reviews_captured=row["reviews_captured_at"] is not None,
         )
@@ -565,6 +630,13 @@ def _deployed_pull_request(pulls: tuple[PullRequest, ...], sha: str | None) -> P
     """The merged PR whose merge commit is the deployed sha, else the first merged one."""
     merged = [pr for pr in pulls if pr.merged_at]
     return next((pr for pr in merged if pr.merge_commit_sha == sha), merged[0] if merged else None)
+
+
+@functools.cache
+def _names(stored: str) -> tuple[str, ...]:
+    """A stored JSON array of names (environments, labels) as a tuple: a quarter repeats a few
+    arrays thousands of times, each decoded once."""
+    return tuple(json.loads(stored))
 
 
 def _grouped(rows, *key_columns: str) -> dict:

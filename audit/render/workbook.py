@@ -76,7 +76,11 @@ class _Sheet:
 
     def append(self, values: list, html_url: str | None) -> None:
         self.rows += 1
-        cells = [";".join(map(str, value)) if isinstance(value, list | tuple) else value for value in values]
+        cells = [";".join(map(str, value)) if isinstance(value, (list, tuple)) else value for value in values]
+        run_id = cells[self.link_column]
+        linked = self._linkable(html_url)
+        if linked:
+            cells[self.link_column] = None  # written once, below, with its link
         self.sheet.write_row(self.rows, 0, cells)
         for column, value in enumerate(cells):
             if isinstance(value, str) and value.startswith("<r>") and value.endswith("</r>"):
@@ -84,11 +88,18 @@ class _Sheet:
                 # unescaped (a branch named so could add cells, formulas included); written as
                 # three plain runs of the same text, it is escaped like any other.
                 self.sheet.write_rich_string(self.rows, column, value[:1], value[1:2], value[2:])
-        if html_url and self.links < MAX_LINKS_PER_SHEET and len(html_url.encode("utf-16-le")) <= 2 * MAX_LINK_LENGTH:
+        if linked:
             self.links += 1
-            run_id = values[self.link_column]
             self.sheet.write_url(self.rows, self.link_column, html_url, self.link_format, str(run_id))
             self.sheet.write(self.rows, self.link_column, run_id, self.link_format)  # the run id stays a number
+
+    def _linkable(self, html_url: str | None) -> bool:
+        """Whether Excel's limits leave room for this link (per sheet, and its length in UTF-16)."""
+        return (
+            html_url is not None
+            and self.links < MAX_LINKS_PER_SHEET
+            and len(html_url.encode("utf-16-le")) <= 2 * MAX_LINK_LENGTH
+        )
 
     def finish(self) -> None:
         self.sheet.autofilter(0, 0, self.rows, self.columns - 1)

@@ -86,32 +86,37 @@ def evaluate_quarter(
     start, end = quarter.bounds(settings.timezone)
     workflows = workflow_texts(db, start, end)
     described: dict[tuple, tuple[str, str | None]] = {}
-    for deployment in load_deployments(db, quarter, settings, keys=found):
-        population += 1
-        review = emergency_facts(deployment, settings)
-        described[(deployment.repository, deployment.run_id, deployment.environment)] = (
-            _facts_json(deployment_facts(deployment, workflows.get((deployment.repository, deployment.run_id)))),
-            None if review is None else _facts_json(review),
-        )
-        for control_id, verdict in evaluate_all(deployment, settings).items():
-            counts[control_id][verdict.verdict] += 1
-            rows.append(
-                (
-                    label,
-                    deployment.repository,
-                    deployment.run_id,
-                    deployment.environment,
-                    control_id,
-                    verdict.verdict,
-                    verdict.detail,
-                    _evidence_json(list(verdict.evidence)),
-                )
-            )
+    # One transaction from the deletion to the last verdict: the verdicts go to the store in
+    # batches as the deployments are judged, so a quarter's 500,000 are never all in memory,
+    # and a failure still leaves the previous evaluation in place.
     with db.conn:
         _delete_quarter(db, "verdicts", label)
         _delete_quarter(db, "population", label)
-        # The quarter's rows were just deleted: plain inserts, through sqlite3 itself (a tenth
-        # of the time sqlite-utils' insert_all takes to inspect every value of 90,000 rows).
+        for deployment in load_deployments(db, quarter, settings, keys=found):
+            population += 1
+            review = emergency_facts(deployment, settings)
+            described[(deployment.repository, deployment.run_id, deployment.environment)] = (
+                _facts_json(deployment_facts(deployment, workflows.get((deployment.repository, deployment.run_id)))),
+                None if review is None else _facts_json(review),
+            )
+            for control_id, verdict in evaluate_all(deployment, settings).items():
+                counts[control_id][verdict.verdict] += 1
+                rows.append(
+                    (
+                        label,
+                        deployment.repository,
+                        deployment.run_id,
+                        deployment.environment,
+                        control_id,
+                        verdict.verdict,
+                        verdict.detail,
+                        _evidence_json(list(verdict.evidence)),
+                    )
+                )
+            if len(rows) >= VERDICT_BATCH:
+                _insert_verdicts(db, rows)
+                rows.clear()
+        _insert_verdicts(db, rows)
         db.conn.executemany(
             f"insert into population ({', '.join(POPULATION_COLUMNS)}) "
             f"values ({', '.join('?' * len(POPULATION_COLUMNS))})",
@@ -120,10 +125,6 @@ def evaluate_quarter(
                 + described[(key["repository"], key["run_id"], key["environment"])]
                 for key in found
             ],
-        )
-        db.conn.executemany(
-            f"insert into verdicts ({', '.join(VERDICT_COLUMNS)}) values ({', '.join('?' * len(VERDICT_COLUMNS))})",
-            rows,
         )
         upsert_all(
             db,
@@ -218,6 +219,18 @@ def workflow_texts(db, start, end) -> dict:
     return {(repository, run_id): text for repository, run_id, text in rows}
 
 
+VERDICT_BATCH = 10_000
+"""Verdict rows held before they are written."""
+
+
+def _insert_verdicts(db, rows: list[tuple]) -> None:
+    """Plain inserts through sqlite3 itself, the quarter's rows being deleted first: a tenth of
+    the time sqlite-utils' insert_all takes to inspect every value of 90,000 rows."""
+    db.conn.executemany(
+        f"insert into verdicts ({', '.join(VERDICT_COLUMNS)}) values ({', '.join('?' * len(VERDICT_COLUMNS))})", rows
+    )
+
+
 _facts_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 """Compact JSON keeping the keys' order: findings.json lists a deployment's fields in it."""
 
@@ -301,9 +314,10 @@ def load_deployments(
     if keys is None:
         keys = population_keys(db, quarter, settings)
     index = _EvidenceIndex(db, keys)
-    deployments = [index.deployment(key) for key in keys]
-    deployments.sort(key=lambda d: (d.created_at, d.repository, d.run_id, d.environment))
-    yield from deployments
+    # Ordered before any record is built, and built one at a time: a caller that judges
+    # each deployment and lets it go never holds the whole quarter's records.
+    for key in sorted(keys, key=index.order):
+        yield index.deployment(key)
 
 
 RUN_COLUMNS = ", ".join(
@@ -495,6 +509,11 @@ class _EvidenceIndex:
                 db, "select repository, environment, required_reviewers from environment_snapshots order by captured_at"
             )
         }
+
+    def order(self, key: dict) -> tuple:
+        """Oldest first: the run's creation, then repository, run id and environment."""
+        run = self.runs[(key["repository"], key["run_id"])]
+        return parse(run["created_at"]), key["repository"], key["run_id"], key["environment"]
 
     def deployment(self, key: dict) -> DeploymentEvidence:
         repository, run_id, environment = key["repository"], key["run_id"], key["environment"]

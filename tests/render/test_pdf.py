@@ -163,3 +163,21 @@ def test_forked_worker_failure_fails_the_render(hostile_findings, tmp_path, monk
     with pytest.raises(RuntimeError, match="the spreadsheet writer broke"):
         write_report(hostile_findings, tmp_path)
     assert not (tmp_path / "report.pdf").exists()
+
+
+def test_streams_are_compressed_at_zlib_level_6():
+    """pydyf always asks zlib for level 9; the report swaps in level 6 while it writes. If a
+    pydyf release stops going through `zlib.compressobj`, the swap no longer reaches it."""
+    import zlib
+
+    import pydyf
+
+    from audit.render.pdf import STREAM_COMPRESSION_LEVEL, _stream_compression
+
+    content = b"0 0 m 10 10 l S " * 2000
+    with _stream_compression(STREAM_COMPRESSION_LEVEL) as swapped:
+        data = pydyf.Stream([content], compress=True).data
+    assert swapped.used == 1 and pydyf.zlib is zlib
+    compressed = data.split(b"stream\n", 1)[1].rsplit(b"\nendstream", 1)[0]
+    assert zlib.decompress(compressed) == content
+    assert compressed == zlib.compress(content, STREAM_COMPRESSION_LEVEL)

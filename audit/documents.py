@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from pydantic.json_schema import GenerateJsonSchema
 
 from audit.controls import CONTROLS
@@ -533,9 +533,30 @@ def findings_schema() -> dict[str, Any]:
     return Findings.model_json_schema(by_alias=True, schema_generator=_Draft202012)
 
 
+DEPLOYMENTS_AT_ONCE = 1_000
+"""Deployments `check_findings` turns into models at a time."""
+
+_DEPLOYMENTS = TypeAdapter(list[Deployment])
+
+
 def check_findings(findings: dict[str, Any]) -> None:
-    """Raise `pydantic.ValidationError` when `findings` does not match the model (a bug, never bad input)."""
-    Findings.model_validate(findings)
+    """Raise `pydantic.ValidationError` when `findings` does not match the model (a bug, never bad input).
+
+    The deployments are checked `DEPLOYMENTS_AT_ONCE` at a time: the models of a whole
+    50,000-deployment document took as much memory as the document itself. On a failure the
+    document is checked whole again, so the error names its place in it.
+    """
+    deployments = findings.get("deployments")
+    if not isinstance(deployments, list):
+        Findings.model_validate(findings)
+        return
+    try:
+        Findings.model_validate({**findings, "deployments": []})
+        for start in range(0, len(deployments), DEPLOYMENTS_AT_ONCE):
+            _DEPLOYMENTS.validate_python(deployments[start : start + DEPLOYMENTS_AT_ONCE])
+    except ValidationError:
+        Findings.model_validate(findings)
+        raise
 
 
 if __name__ == "__main__":

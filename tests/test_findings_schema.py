@@ -12,6 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from pydantic import ValidationError
 
+import audit.documents
 from audit.controls import CONTROLS
 from audit.documents import check_findings, findings_schema
 from audit.evidence import VERDICTS
@@ -268,3 +269,17 @@ def test_findings_record_the_versions_that_shape_the_output(demo_findings):
     libraries = demo_findings["generator"]["libraries"]
     assert set(libraries) == {"PyGithub", "WeasyPrint", "pyHanko"}
     assert all(version for version in libraries.values()), libraries
+
+
+def test_a_broken_deployment_past_the_first_batch_is_rejected_where_it_is(demo_findings, monkeypatch):
+    """`check_findings` checks the deployments a batch at a time, and still names the broken one's place."""
+    monkeypatch.setattr(audit.documents, "DEPLOYMENTS_AT_ONCE", 100)
+    assert len(demo_findings["deployments"]) > 250
+    findings = copy.deepcopy(demo_findings)
+    findings["deployments"][250]["controls"]["scan.clean"]["verdict"] = "passed"
+    with pytest.raises(ValidationError) as raised:
+        check_findings(findings)
+    assert [error["loc"][:2] for error in raised.value.errors()] == [("deployments", 250)]
+    del findings["deployments"]
+    with pytest.raises(ValidationError, match="deployments"):
+        check_findings(findings)

@@ -81,3 +81,15 @@ def test_a_github_error_is_one_line_whether_or_not_pygithub_was_imported(
     assert exit_.value.code == 1 and len(lines) == 1
     expected = "GitHub answered HTTP 502: Server Error" if github_imported else "internal error: ValueError"
     assert expected in lines[0]
+
+
+def test_start_up_leaves_pygithub_and_weasyprint_to_the_commands_that_use_them():
+    """`soc2-audit evaluate` needs neither; `render` imports WeasyPrint only once its worker is
+    forked (a second of imports spent beside the worker, tests/render/test_pdf.py covers the
+    render itself)."""
+    import subprocess
+    import sys
+
+    probe = "import sys, audit.cli, audit.render; print(sorted({'github', 'weasyprint'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -16,9 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from audit.render import pdf
 from audit.render.html import iter_html, render_html
-from audit.render.pdf import render_pdf
 from audit.render.tables import (
     population_csv_bytes,
     population_rows,
@@ -56,6 +54,8 @@ def write_report(
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = {name: output_dir / name for name in WRITERS}
     with _beside(findings, output_dir) as written:
+        from audit.render import pdf  # WeasyPrint takes a second to import: after the fork, beside the worker
+
         laid_out = pdf.lay_out(findings, population_pdf_limit=population_pdf_limit, table_pdf_limit=table_pdf_limit)
         report_pdf = pdf.write(
             laid_out,
@@ -68,6 +68,16 @@ def write_report(
     paths["report.pdf"] = output_dir / "report.pdf"
     paths["report.pdf"].write_bytes(report_pdf)
     return paths
+
+
+def __getattr__(name: str) -> object:
+    """`render_pdf`, imported on first use: importing WeasyPrint takes a second, which
+    `write_report` spends beside its worker instead."""
+    if name == "render_pdf":
+        from audit.render.pdf import render_pdf
+
+        return render_pdf
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _write_json(findings: dict, path: Path) -> None:

@@ -45,22 +45,24 @@ def write_report(
     report.html and the CSV/JSON/xlsx (also attached inside the PDF) hold everything.
 
     The PDF and the other four files each cost seconds for a large quarter and depend only
-    on the findings, so a forked worker writes findings.json, population.csv,
-    population.xlsx and report.html, in that order, while this process lays out and draws
-    the PDF; the PDF waits for the first three, its attachments, only when it embeds them.
-    The bytes are the same as written one after another.
+    on the findings, so a forked worker writes population.csv, population.xlsx and
+    report.html, in that order, while this process lays out the PDF, writes findings.json
+    (the halves come out about even that way) and draws the PDF, which waits for the
+    worker's two attachments only when it embeds them. The bytes are the same as written
+    one after another.
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    paths = {name: output_dir / name for name in WRITERS}
+    paths = {name: output_dir / name for name in ("findings.json", *WRITERS)}
     with _beside(findings, output_dir) as written:
         from audit.render import pdf  # WeasyPrint takes a second to import: after the fork, beside the worker
 
         laid_out = pdf.lay_out(findings, population_pdf_limit=population_pdf_limit, table_pdf_limit=table_pdf_limit)
+        findings_json = write_findings_json(findings, paths["findings.json"]).read_bytes()
         report_pdf = pdf.write(
             laid_out,
             population_csv=_WhenWritten(paths["population.csv"], written["population.csv"]),
-            findings_json=_WhenWritten(paths["findings.json"], written["findings.json"]),
+            findings_json=findings_json,
             population_xlsx=_WhenWritten(paths["population.xlsx"], written["population.xlsx"]),
         )
         for future in written.values():
@@ -80,10 +82,6 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _write_json(findings: dict, path: Path) -> None:
-    write_findings_json(findings, path)
-
-
 def _write_csv(findings: dict, path: Path) -> None:
     path.write_bytes(population_csv_bytes(findings))
 
@@ -99,12 +97,11 @@ def _write_html(findings: dict, path: Path) -> None:
 
 
 WRITERS: dict[str, Callable[[dict, Path], None]] = {
-    "findings.json": _write_json,
     "population.csv": _write_csv,
     "population.xlsx": _write_xlsx,
     "report.html": _write_html,
 }
-"""The files beside the PDF, in the order the worker writes them: the PDF's attachments first."""
+"""The files the worker writes, in this order: the PDF's attachments first."""
 
 
 class _WhenWritten:

@@ -105,8 +105,8 @@ WRITERS: dict[str, Callable[[dict, Path], None]] = {
 
 
 class _WhenWritten:
-    """population.xlsx as the PDF's attachment while the worker may still be writing it:
-    `read` waits for the worker, then reads the file."""
+    """A file the worker writes, as the PDF's attachment while the worker may still be
+    writing it: `read` waits for the worker, then reads the file."""
 
     def __init__(self, path: Path, written: Future) -> None:
         self.path, self.written = path, written

@@ -13,9 +13,10 @@ stamps each subset's `head.modified` with the current time unless `SOURCE_DATE_E
 set (the Reproducible Builds convention), so it is set to
 `generated_at` while WeasyPrint writes, and restored afterwards.
 
-WeasyPrint costs about 0.2 s and 6 MB per page, so the population table stops after
-`population_pdf_limit` rows and each long list after `table_pdf_limit` rows, each with a
-sentence pointing to the attached CSV/JSON and report.html, which hold everything.
+WeasyPrint costs about 0.2 s and 6 MB per page, so the PDF prints population rows only up
+to `population_pdf_limit` (none by default: a count per repository), each long list up to
+`table_pdf_limit` rows, and the exceptions beyond as a brief index of run ids, each with a
+sentence pointing to the attachments and report.html, which hold everything.
 """
 
 from __future__ import annotations

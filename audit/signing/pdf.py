@@ -13,6 +13,7 @@ import asyncio
 import functools
 import io
 import logging
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -230,7 +231,9 @@ class EmbeddedFontFactory(FontEngineFactory):
 
 STAMP_TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
 STAMP_CHARACTERS = frozenset(
-    STAMP_TEXT.replace("%(signer)s", "").replace("%(ts)s", "").replace("\n", "") + "0123456789-: UTC"
+    STAMP_TEXT.replace("%(signer)s", "").replace("%(ts)s", "").replace("\n", "")
+    + re.sub(r"%[A-Za-z]", "", STAMP_TIME_FORMAT)
+    + "0123456789"
 )
 """What the stamp shows besides the signer's name: its text and the signing time's digits.
 Every other glyph is cut away, so cutting and rescaling the font takes a few milliseconds."""

@@ -181,3 +181,17 @@ def test_streams_are_compressed_at_zlib_level_6():
     compressed = data.split(b"stream\n", 1)[1].rsplit(b"\nendstream", 1)[0]
     assert zlib.decompress(compressed) == content
     assert compressed == zlib.compress(content, STREAM_COMPRESSION_LEVEL)
+
+
+def test_without_fork_the_worker_files_are_written_first(hostile_findings, tmp_path, monkeypatch):
+    """Where fork is unavailable, the worker's files are written in this process before the
+    PDF, with the same bytes, and their futures are already done."""
+    import multiprocessing
+
+    from audit.render import WRITERS, _beside
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    with _beside(hostile_findings, tmp_path) as written:
+        assert list(written) == list(WRITERS) and all(future.done() for future in written.values())
+    assert (tmp_path / "report.html").read_text("utf-8") == render_html(hostile_findings)
+    assert (tmp_path / "population.xlsx").read_bytes() == population_xlsx_bytes(hostile_findings)

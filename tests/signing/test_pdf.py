@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
@@ -150,7 +151,7 @@ def test_stamp_font_holds_every_character_of_the_stamp_and_the_signer():
     character the stamp shows but the cut font lacks would print as an empty box."""
     from fontTools.ttLib import TTFont
 
-    from audit.signing.pdf import STAMP_TEXT, _find_stamp_font, _stamp_font
+    from audit.signing.pdf import STAMP_TEXT, STAMP_TIME_FORMAT, _find_stamp_font, _stamp_font
 
     font_file = _find_stamp_font()
     if font_file is None:
@@ -158,7 +159,8 @@ def test_stamp_font_holds_every_character_of_the_stamp_and_the_signer():
     signer = "CN=Zoë Łukasiewicz-Жуков, O=Fintech Oy"
     font = TTFont(BytesIO(_stamp_font(font_file, frozenset(signer))))
     cmap = font.getBestCmap()
-    shown = STAMP_TEXT % {"signer": signer, "ts": "2024-07-01 09:30:00 UTC"}
+    signed_at = datetime(2024, 7, 1, 9, 30, tzinfo=UTC).strftime(STAMP_TIME_FORMAT)  # the stamp's own format
+    shown = STAMP_TEXT % {"signer": signer, "ts": signed_at}
     missing = {c for c in shown.replace("\n", "") if ord(c) not in cmap and ord(c) in TTFont(font_file).getBestCmap()}
     assert not missing
     assert font["head"].unitsPerEm == 1000

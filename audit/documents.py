@@ -175,7 +175,8 @@ class EvidenceLost(_Open):
 
 class DegradedLookup(_Open):
     """Lookups GitHub refused during the quarter's extractions: outcome `rest` (GraphQL refused, REST answered) or
-    `unavailable` (REST refused too), with the permission the token lacks and how many are still missing."""
+    `unavailable` (REST refused too, or answered what the endpoint does not document), with the permission the token
+    lacks (none for an unreadable answer) and how many are still missing."""
 
     piece: Literal["jobs", "approvals", "pull_requests", "reviews", "statuses"]
     outcome: Literal["rest", "unavailable"]

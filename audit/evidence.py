@@ -131,14 +131,16 @@ class Artifact:
 
 @dataclass(frozen=True)
 class EvidenceGap:
-    """A piece of a run's evidence GitHub refused to the token, so it was never captured."""
+    """A piece of a run's evidence GitHub refused to the token, or answered with what the endpoint
+    does not document (a null body), so it was never captured."""
 
     piece: str
     """jobs, approvals, pull_requests or reviews."""
     reason: str
-    """GitHub's answer, e.g. "HTTP 403: Resource not accessible by integration"."""
+    """GitHub's answer, e.g. "HTTP 403: Resource not accessible by integration" or "HTTP 200: body
+    is null, not a list"."""
     permission: str | None
-    """The permission the token lacks, e.g. "actions: read"; None if unknown."""
+    """The permission the token lacks, e.g. "actions: read"; None if unknown or none is missing."""
 
 
 @dataclass(frozen=True)
@@ -178,15 +180,17 @@ class DeploymentEvidence:
     """Required reviewers of the production environment at capture time; None unknown."""
     artifacts: tuple[Artifact, ...] = ()
     gaps: tuple[EvidenceGap, ...] = ()
-    """Pieces GitHub refused (a permission the token lacks), still uncaptured."""
+    """Pieces GitHub refused (a permission the token lacks) or answered unreadably, still uncaptured."""
 
     def refusal(self, piece: str) -> str:
-        """Why `piece` is missing when GitHub refused it, as a sentence to append; else ""."""
+        """Why `piece` is missing when GitHub did not give it, as a sentence to append; else "".
+        Only a named missing permission makes it a refusal: an unreadable answer is no refusal."""
         gap = next((gap for gap in self.gaps if gap.piece == piece), None)
         if gap is None:
             return ""
-        lacking = f"; the token lacks {gap.permission}" if gap.permission else ""
-        return f" GitHub refused them ({gap.reason}){lacking}."
+        if gap.permission:
+            return f" GitHub refused them ({gap.reason}); the token lacks {gap.permission}."
+        return f" GitHub did not give them ({gap.reason})."
 
     @property
     def label(self) -> str:

@@ -228,7 +228,8 @@ group by d.piece, d.outcome, d.permission
 order by d.outcome desc, d.piece, d.permission
 """
 """Lookups GitHub refused while capturing the quarter, by piece, outcome (`rest`: GraphQL
-refused and REST answered; `unavailable`: REST refused too) and missing permission, with how
+refused and REST answered; `unavailable`: REST refused too, or answered what the endpoint does
+not document) and missing permission (none for an unreadable answer), with how
 many are still missing (no later capture filled them)."""
 
 

@@ -52,8 +52,9 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "degraded_lookups": (
         "Evidence GitHub refused to the token: read over REST after GraphQL refused it, or unavailable.",
         {
-            "outcome": "rest: GraphQL refused, REST answered; unavailable: REST refused too (never captured).",
-            "permission": "The permission the token lacks, e.g. actions: read.",
+            "outcome": "rest: GraphQL refused, REST answered; unavailable: REST refused too, or answered what the "
+            "endpoint does not document, e.g. a null body (never captured).",
+            "permission": "The permission the token lacks, e.g. actions: read; empty for an unreadable answer.",
         },
     ),
     "deployments": (

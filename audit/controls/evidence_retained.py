@@ -11,7 +11,8 @@ Bad (fail): statuses gone; approvals never captured; a scan report expired (410)
 unreadable; an artifact of unknown content expired whose name does not rule it out.
 Okay (pass): approvals, statuses and every scan artifact captured.
 Unknown (not_available): GitHub refused the approvals or the statuses to the token (a missing
-permission), and nothing else was lost: they are not lost, a better token can still capture them.
+permission) or answered with what the endpoint does not document (a null body), and nothing else
+was lost: they are not lost, a better token or a later capture can still capture them.
 """
 
 from __future__ import annotations

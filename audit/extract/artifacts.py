@@ -74,8 +74,8 @@ class ArtifactCollector:
         started = self.session.log.begin()
         count, listed = None, 0
         for page in self.client.pages(f"{self.client.repo_url(repository)}/actions/artifacts"):
-            count = page.data.get("total_count", count)
-            items = page.data.get("artifacts", [])
+            items = page.items("artifacts")  # unreadable: stop, never "these runs made no artifacts"
+            count = page.object().get("total_count", count)
             listed += len(items)
             older = False
             for artifact in items:

@@ -62,7 +62,8 @@ class ExtractionSummary:
     windows: list[dict] = field(default_factory=list)
     degraded: dict[tuple[str, str], int] = field(default_factory=dict)
     """(piece, outcome) -> lookups GitHub refused: outcome `rest` (GraphQL refused, REST
-    answered) or `unavailable` (REST refused too; the piece stays uncaptured)."""
+    answered) or `unavailable` (REST refused too, or answered what the endpoint does not
+    document; the piece stays uncaptured)."""
     degraded_reasons: list[str] = field(default_factory=list)
     """The distinct refusals behind `degraded`, one sentence each."""
 

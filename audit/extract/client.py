@@ -31,6 +31,7 @@ expired or unreadable, so the next run fetches it.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import re
 import threading
@@ -74,12 +75,51 @@ _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 @dataclass
 class Page:
-    """One answer from GitHub: parsed JSON (None on 304) and the headers that matter."""
+    """One answer from GitHub: parsed JSON (None on 304) and the headers that matter.
+
+    Read a listing through `items` and an object through `object`, never `data` with a
+    default: a body that is not what the endpoint documents raises `UnreadableAnswer`.
+    """
 
     data: Any
     etag: str | None
     not_modified: bool
     next_url: str | None
+    url: str = ""
+    """What was asked (for messages: its path only)."""
+
+    def items(self, key: str | None = None) -> list[dict]:
+        """The objects this page lists: the body itself, or its `key` list for listings that
+        answer `{"total_count": n, key: [...]}`."""
+        if key is None:
+            data, where = self.data, "body"
+        else:
+            body = self.object()
+            if key not in body:
+                raise self.unreadable(f'body has no "{key}" list')
+            data, where = body[key], f'"{key}"'
+        if not isinstance(data, list):
+            raise self.unreadable(f"{where} is {_json_kind(data)}, not a list")
+        for index, item in enumerate(data):
+            if not isinstance(item, dict):
+                raise self.unreadable(f"{where}[{index}] is {_json_kind(item)}, not an object")
+        return data
+
+    def object(self) -> dict:
+        """The body, which the endpoint documents as a JSON object."""
+        if not isinstance(self.data, dict):
+            raise self.unreadable(f"body is {_json_kind(self.data)}, not an object")
+        return self.data
+
+    def total_count(self) -> int:
+        """`total_count` of an object page (what splits run windows under the 1,000 cap)."""
+        count = self.object().get("total_count")
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise self.unreadable(f'"total_count" is {_json_kind(count)}, not a number')
+        return count
+
+    def unreadable(self, why: str) -> UnreadableAnswer:
+        return UnreadableAnswer(f"GET {_path(self.url)}", f"HTTP 200: {why}")
 
 
 @dataclass
@@ -160,6 +200,31 @@ class GitHubUnavailable(AuditError):
     """GitHub kept failing (5xx, timeouts, refused connections) through every retry: exit 1."""
 
     exit_code = 1
+
+
+class UnreadableAnswer(AuditError):
+    """GitHub answered, but not with what the endpoint documents: a null or non-JSON body, an
+    object where a list belongs, an object without its list, a null among the listed objects.
+
+    Its own error because it is neither a refusal (no permission is missing, none may be
+    claimed) nor "none": read with a default, a null page of the runs listing would shrink the
+    population and a null approvals list would read as "nobody approved". For one piece of a
+    run's evidence the capture records the piece as unavailable, as it records a refusal
+    (`audit.extract.evidence`); where the whole capture needs the answer (a listing of runs,
+    deployments, artifacts or environments) the extraction stops, exit 1 like
+    `GitHubUnavailable`, keeping what it stored, and the next run asks again.
+    """
+
+    exit_code = 1
+
+    def __init__(self, request: str, reason: str):
+        super().__init__(
+            f"GitHub's answer to {request} is not what the endpoint documents ({reason}); stopping the run: "
+            "the evidence captured so far is kept and the next run asks again"
+        )
+        self.request = request
+        self.reason = reason
+        """What was wrong, e.g. "HTTP 200: body is null, not a list"."""
 
 
 class CircuitBreaker:
@@ -452,6 +517,9 @@ class GitHubClient:
             raise
         except requests.RequestException as error:
             raise _unavailable(url, error) from None
+        except json.JSONDecodeError as error:  # a body that looks like JSON and is not
+            self.answered({}, 200)
+            raise UnreadableAnswer(f"GET {_path(url)}", f"body is not valid JSON ({error})") from None
         self.answered(response_headers, 200)
         not_modified = data is None and bool(etag)
         link = response_headers.get("link") or ""
@@ -461,6 +529,7 @@ class GitHubClient:
             etag=response_headers.get("etag"),
             not_modified=not_modified,
             next_url=match.group(1) if match else None,
+            url=url,
         )
 
     def pages(self, url: str, params: dict | None = None, *, first: Page | None = None) -> Iterator[Page]:
@@ -559,6 +628,16 @@ def _read_capped(response: requests.Response, limit: int) -> bytes:
         if size >= limit:
             break
     return b"".join(chunks)[:limit]
+
+
+def _json_kind(value: Any) -> str:
+    """How a JSON value is named in a message: "null", "a list", "an object"…"""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _path(url: str | None) -> str:

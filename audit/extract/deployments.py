@@ -7,8 +7,9 @@ days; a deployment that lost them is linked to its run through the deployed comm
 Batched, the statuses of up to 100 deployments come in one GraphQL query
 (`graphql.deployment_statuses`); a deployment GraphQL does not answer in full (a refusal, a
 null, more than 100 statuses, no node id, or statuses stored before node ids were kept) is
-asked over REST. When REST refuses too, the lookup is recorded in `degraded_lookups` and the
-statuses stay uncaptured: never read as "no statuses".
+asked over REST. When REST refuses too, or answers what the endpoint does not document (a
+null body: `UnreadableAnswer`), the lookup is recorded in `degraded_lookups` and the statuses
+stay uncaptured: never read as "no statuses".
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from audit.extract import graphql
-from audit.extract.client import AccessRefused, GitHubClient
+from audit.extract.client import AccessRefused, GitHubClient, UnreadableAnswer
 from audit.extract.evidence import BATCHES_AHEAD
 from audit.extract.querylog import Listed, Started
 from audit.extract.rows import deployment_row, status_row
@@ -75,7 +76,8 @@ class DeploymentCollector:
             deployments = []
             for page in self.client.pages(url, params, first=first):
                 older = False
-                for deployment in page.data:
+                items = page.items()  # unreadable: the extraction stops, the population is never guessed
+                for deployment in items:
                     created = parse_time(deployment.get("created_at"))
                     if created is None or created >= horizon:
                         continue
@@ -83,7 +85,7 @@ class DeploymentCollector:
                         older = True
                         continue
                     deployments.append(deployment)
-                if older or not page.data:
+                if older or not items:
                     break  # listed newest first: the rest are older than the quarter
             session.log.record(
                 repository, "GET /repos/{owner}/{repo}/deployments", params, started, rows=len(deployments)
@@ -167,21 +169,28 @@ class DeploymentCollector:
             )
             yield dict(zip(ids, result, strict=True))
 
-    def _fetch_statuses(self, client: GitHubClient, repository: str, deployment: dict) -> Listed | AccessRefused:
-        """One deployment's statuses over REST, on a worker's `client` (a refusal is returned)."""
+    def _fetch_statuses(
+        self, client: GitHubClient, repository: str, deployment: dict
+    ) -> Listed | AccessRefused | UnreadableAnswer:
+        """One deployment's statuses over REST, on a worker's `client` (a refusal or an
+        unreadable answer is returned)."""
         try:
             return self.session.log.fetch_listing(
                 client, f"{client.repo_url(repository)}/deployments/{deployment['id']}/statuses"
             )
-        except AccessRefused as refused:
+        except (AccessRefused, UnreadableAnswer) as refused:
             return refused
 
     def _store_rest_answer(
-        self, repository: str, deployment: dict, listed: Listed | AccessRefused, graphql_error: str | None
+        self,
+        repository: str,
+        deployment: dict,
+        listed: Listed | AccessRefused | UnreadableAnswer,
+        graphql_error: str | None,
     ) -> int | None:
         """Log and store one deployment's statuses from REST (after GraphQL's `graphql_error`, if
         any); the run they link it to."""
-        if isinstance(listed, AccessRefused):
+        if isinstance(listed, AccessRefused | UnreadableAnswer):
             self._degraded(repository, deployment["id"], graphql_error, listed)
             return self.store.deployment_run_id(deployment["id"])
         self.session.log.record_listed(
@@ -195,10 +204,21 @@ class DeploymentCollector:
         return self._store_statuses(repository, deployment, listed.items)
 
     def _degraded(
-        self, repository: str, deployment_id: int, graphql_error: str | None, refused: AccessRefused | None
+        self,
+        repository: str,
+        deployment_id: int,
+        graphql_error: str | None,
+        refused: AccessRefused | UnreadableAnswer | None,
     ) -> None:
-        """Record statuses GitHub refused: read over REST after GraphQL did, or unavailable."""
+        """Record statuses GitHub refused: read over REST after GraphQL did, or unavailable (REST
+        refused them too, or answered what the endpoint does not document: no permission named)."""
         outcome = "unavailable" if refused is not None else "rest"
+        rest_error: str | None
+        if isinstance(refused, UnreadableAnswer):
+            rest_error, permission = refused.reason, None
+        else:
+            rest_error = None if refused is None else f"HTTP {refused.status}: {refused.reason}"
+            permission = STATUSES_PERMISSION
         self.store.note_degraded_lookup(
             {
                 "repository": repository,
@@ -206,8 +226,8 @@ class DeploymentCollector:
                 "subject": str(deployment_id),
                 "outcome": outcome,
                 "graphql_error": graphql_error,
-                "rest_error": None if refused is None else f"HTTP {refused.status}: {refused.reason}",
-                "permission": STATUSES_PERMISSION,
+                "rest_error": rest_error,
+                "permission": permission,
                 "quarter": str(self.session.quarter),
                 "extraction_id": self.session.log.extraction_id,
                 "captured_at": now_utc(),

@@ -10,8 +10,10 @@ A completed run whose evidence is all stored is marked, and not fetched again.
 A piece GitHub refuses is a degraded lookup (`degraded_lookups`): GraphQL refusing it
 (`FORBIDDEN`, `NOT_FOUND`, a null) sends it to REST, and REST refusing it too (403 "Resource
 not accessible by integration") leaves it unavailable, with the reason and the permission
-the token lacks. An unavailable piece is not marked captured, and neither is its run, so a
-later extraction with a better token completes it.
+the token lacks. So does a REST answer that is not what the endpoint documents (a null body,
+an object without its list: `UnreadableAnswer`), with what was wrong and no permission, since
+none is missing. An unavailable piece is not marked captured, and neither is its run, so a
+later extraction (with a better token, or once GitHub answers properly) completes it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 from audit.extract import graphql
 from audit.extract.artifacts import ArtifactCollector
-from audit.extract.client import AccessRefused, GitHubClient
+from audit.extract.client import AccessRefused, GitHubClient, UnreadableAnswer
 from audit.extract.querylog import Started
 from audit.extract.rows import approval_rows, job_row, pull_row, review_row
 from audit.extract.session import CaptureSession
@@ -135,17 +137,21 @@ class RunEvidenceCollector:
         subject: object,
         *,
         graphql_error: str | None,
-        refused: AccessRefused | None = None,
+        refused: AccessRefused | UnreadableAnswer | None = None,
     ) -> None:
-        """Record a lookup GitHub refused: via REST after GraphQL, or unavailable."""
+        """Record a lookup GitHub refused: via REST after GraphQL, or unavailable (REST refused
+        it too, or answered what the endpoint does not document: then no permission is named)."""
         graphql_permission, rest_permission = PERMISSIONS[piece]
         forbidden = graphql_error is not None and graphql_error.startswith("FORBIDDEN")
         permission = graphql_permission if forbidden else None
         if refused is not None:
             if piece != "reviews":  # a refused review list leaves its commit incomplete (caller)
                 self._incomplete.add(subject)
+        if isinstance(refused, AccessRefused):
             rest = _permission(refused.permission) or rest_permission
             permission = rest if permission in (None, rest) else f"{rest} (GraphQL: {permission})"
+        elif isinstance(refused, UnreadableAnswer):
+            permission = None
         outcome = "unavailable" if refused is not None else "rest"
         self.store.note_degraded_lookup(
             {
@@ -154,7 +160,7 @@ class RunEvidenceCollector:
                 "subject": str(subject),
                 "outcome": outcome,
                 "graphql_error": graphql_error,
-                "rest_error": None if refused is None else f"HTTP {refused.status}: {refused.reason}",
+                "rest_error": _rest_error(refused),
                 "permission": permission,
                 "quarter": str(self.session.quarter),
                 "extraction_id": self.session.log.extraction_id,
@@ -294,10 +300,11 @@ class RunEvidenceCollector:
         self, repository: str, piece: str, subject: object, graphql_error: str | None, fetch: Callable[[], list]
     ) -> list | None:
         """REST's answer for a piece GraphQL did not give (or that only REST asks), None when
-        REST refuses it too; either way the detour is recorded in `degraded_lookups`."""
+        REST refuses it too or answers what the endpoint does not document; either way the
+        detour is recorded in `degraded_lookups`."""
         try:
             answer = fetch()
-        except AccessRefused as refused:
+        except (AccessRefused, UnreadableAnswer) as refused:
             self._degraded(repository, piece, subject, graphql_error=graphql_error, refused=refused)
             return None
         if graphql_error is not None:
@@ -339,7 +346,7 @@ class RunEvidenceCollector:
                 repository,
                 "GET /repos/{owner}/{repo}/actions/runs/{id}/approvals",
                 {"run_id": run_id},
-                lambda: self.client.get(f"{self._run_url(repository, run_id)}/approvals").data or [],
+                lambda: self.client.get(f"{self._run_url(repository, run_id)}/approvals").items(),
             ),
         )
         if approvals is not None:
@@ -419,6 +426,13 @@ class RunEvidenceCollector:
         self.store.save_reviews(
             repository, number, [review_row(repository, number, review, captured_at) for review in reviews], captured_at
         )
+
+
+def _rest_error(refused: AccessRefused | UnreadableAnswer | None) -> str | None:
+    """What REST answered instead of the piece, e.g. "HTTP 403: Resource not accessible by integration"."""
+    if isinstance(refused, AccessRefused):
+        return f"HTTP {refused.status}: {refused.reason}"
+    return None if refused is None else refused.reason
 
 
 def _permission(accepted: str | None) -> str | None:

@@ -106,16 +106,17 @@ class QueryLog:
     def fetch_listing(
         self, client: GitHubClient, url: str, *, key: str | None = None, request_params: dict | None = None
     ) -> Listed:
-        """Every page of a listing through `client` (this thread's), not logged yet."""
+        """Every page of a listing through `client` (this thread's), not logged yet.
+
+        A page that is not the documented list (null, an object without `key` …) raises
+        `UnreadableAnswer`: read as no items, it would shrink what the listing says exists."""
         started = self.begin()
         items: list = []
         total_count = None
         for page in client.pages(url, request_params):
-            if key is None:
-                items.extend(page.data or [])
-            else:
-                total_count = page.data.get("total_count", total_count)
-                items.extend(page.data.get(key, []))
+            items.extend(page.items(key))
+            if key is not None:
+                total_count = page.object().get("total_count", total_count)
         return Listed(items, total_count, started.at, client.counter.by_this_thread - started.requests)
 
     def record_listed(self, repository: str, query: str, params: dict, listed: Listed) -> None:

@@ -52,14 +52,14 @@ class RunWindowCollector:
         if first.not_modified and previous is not None:  # a 304 answers the etag stored with `previous`
             log.record(repository, query, params, started, total_count=previous["total_count"], not_modified=True)
             return {**key, "total_count": previous["total_count"], "fetched": previous["fetched"], "not_modified": True}
-        total_count = first.data.get("total_count", 0)
+        total_count = first.total_count()  # unreadable: stop rather than guess the window holds none
         if total_count >= RESULT_CAP and window_end - window_start > timedelta(seconds=2):
             log.record(repository, query, params, started, total_count=total_count)
             return None
         captured_at = now_utc()
         fetched = 0
         for page in self.client.pages(url, params, first=first):
-            runs = page.data.get("workflow_runs", [])
+            runs = page.items("workflow_runs")
             fetched += len(runs)
             self._store_runs(repository, runs, captured_at)
         log.record(repository, query, params, started, total_count=total_count, rows=fetched)

@@ -26,6 +26,7 @@ from github import GithubException
 
 from audit.errors import UsageError
 from audit.extract import graphql
+from audit.extract.client import UnreadableAnswer
 from audit.extract.session import CaptureSession
 from audit.store import now_utc, to_json
 from audit.times import iso_z
@@ -43,7 +44,8 @@ BATCH = 100
 
 @dataclass(frozen=True)
 class Refused:
-    """GitHub refused a settings read (no permission, not found, not on this plan)."""
+    """GitHub refused a settings read (no permission, not found, not on this plan), or answered
+    it with what the endpoint does not document (`status` None: the message says what)."""
 
     status: int | None
     message: str
@@ -62,7 +64,8 @@ class SettingsCollector:
         self.client = session.client
 
     def _refusable(self, owner: str, query: str, params: dict, fetch: Callable[[], tuple[Any, int]]) -> Any:
-        """Run and log one query; a 403, 404 or 422 comes back as `Refused` (logged with its request)."""
+        """Run and log one query; a 403, 404 or 422 comes back as `Refused` (logged with its request),
+        and so does an answer that is not what the endpoint documents: unknown, never "none"."""
         started = self.session.log.begin()
         try:
             result, rows = fetch()
@@ -73,6 +76,8 @@ class SettingsCollector:
             result, rows = Refused(error.status, str(data.get("message") or "no message")), 0
         except UsageError as error:  # the client's answer to a 403 that is not a rate limit
             result, rows = Refused(403, str(error)), 0
+        except UnreadableAnswer as error:
+            result, rows = Refused(None, error.reason), 0
         self.session.log.record(owner, query, params, started, rows=rows)
         return result
 
@@ -87,7 +92,7 @@ class SettingsCollector:
             repository,
             "GET /repos/{owner}/{repo}/branches/{branch}/protection",
             {"branch": branch},
-            lambda: (self.client.get(url).data, 1),
+            lambda: (self.client.get(url).object(), 1),
         )
         if not isinstance(protection, Refused):
             protection_snapshot = protection_row(repository, branch, captured_at, protection)
@@ -98,7 +103,7 @@ class SettingsCollector:
         rules_url = f"{self.client.repo_url(repository)}/rules/branches/{branch}"
 
         def fetch_rules():
-            found = [rule for page in self.client.pages(rules_url) for rule in page.data or []]
+            found = [rule for page in self.client.pages(rules_url) for rule in page.items()]
             return found, len(found)
 
         rules = self._refusable(
@@ -125,7 +130,7 @@ class SettingsCollector:
 
             def fetch(phrase=phrase):
                 pages = self.client.pages(url, {"phrase": phrase, "include": "web"})
-                found = [event for page in pages for event in page.data or []]
+                found = [event for page in pages for event in page.items()]
                 return found, len(found)
 
             answer = self._refusable(organization, "GET /orgs/{org}/audit-log", {"phrase": phrase}, fetch)
@@ -152,9 +157,10 @@ class SettingsCollector:
                 f'w{index}: object(expression: "{sha}:{path}") {{ ... on Blob {{ oid }} }}'
                 for index, (path, sha) in enumerate(batch)
             )
-            found = self._query(repository, "POST /graphql repository.object(expression:) Blob", aliases, len(batch))
-            if found is None:
+            answer = self._query(repository, "POST /graphql repository.object(expression:) Blob", aliases, len(batch))
+            if answer is None:
                 return
+            found, refusals = answer
             captured_at = now_utc()
             self.store.save_workflow_files(
                 [
@@ -166,6 +172,8 @@ class SettingsCollector:
                         "captured_at": captured_at,
                     }
                     for index, (path, sha) in enumerate(batch)
+                    # a null GitHub explains with an error is unknown, not "no such file": asked again
+                    if refusals.under("repository", f"w{index}") is None
                 ]
             )
         blobs = self.store.unread_workflow_blobs(repository)
@@ -175,9 +183,10 @@ class SettingsCollector:
                 f'b{index}: object(oid: "{oid}") {{ ... on Blob {{ text isBinary }} }}'
                 for index, oid in enumerate(oids)
             )
-            found = self._query(repository, "POST /graphql repository.object(oid:) Blob text", aliases, len(oids))
-            if found is None:
+            answer = self._query(repository, "POST /graphql repository.object(oid:) Blob text", aliases, len(oids))
+            if answer is None:
                 return
+            found, _ = answer
             captured_at = now_utc()
             self.store.save_workflow_blobs(
                 [
@@ -187,19 +196,25 @@ class SettingsCollector:
                 ]
             )
 
-    def _query(self, repository: str, name: str, aliases: str, size: int) -> dict | None:
-        """One logged GraphQL query of aliased `repository.object` fields; None when GraphQL is unavailable."""
+    def _query(self, repository: str, name: str, aliases: str, size: int) -> tuple[dict, graphql.Refusals] | None:
+        """One logged GraphQL query of aliased `repository.object` fields, with the errors that
+        explain its nulls; None when GraphQL is unavailable or gave no repository (refused, or a
+        null answer: left unknown, asked again by the next extraction)."""
         owner, repo = repository.split("/", 1)
         text = f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {aliases} }} }}"
         started = self.session.log.begin()
         try:
-            data, _ = graphql.query(self.client, text, {"owner": owner, "name": repo})
+            data, refusals = graphql.query(self.client, text, {"owner": owner, "name": repo})
         except graphql.GraphQLUnavailable:
             self.session.log.record(repository, name, {"objects": size}, started, rows=0)
             self.session.graphql_available = False
             return None
+        found = (data or {}).get("repository")
+        if not isinstance(found, dict):
+            self.session.log.record(repository, name, {"objects": size}, started, rows=0)
+            return None
         self.session.log.record(repository, name, {"objects": size}, started, rows=size)
-        return (data or {}).get("repository") or {}
+        return found, refusals
 
 
 def _snapshot(repository, branch, captured_at, source, raw, unreadable=None, **settings) -> dict:

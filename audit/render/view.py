@@ -580,12 +580,15 @@ def extraction_summary(findings: dict) -> list[dict]:
 
 
 def summary_figures(findings: dict) -> dict:
-    """Headline numbers for the executive summary."""
+    """Headline numbers for the executive summary. An exception is what the Exceptions section
+    lists (`EXCEPTION_VERDICTS`): an unavailable verdict is one the auditor must follow up too."""
     deployments = findings["deployments"]
     with_exception = sum(
-        1 for d in deployments if any(result.get("verdict") == "fail" for result in d["controls"].values())
+        1 for d in deployments if any(result.get("verdict") in EXCEPTION_VERDICTS for result in d["controls"].values())
     )
-    controls_with_exceptions = sum(1 for c in findings["controls"] if c["counts"].get("fail"))
+    controls_with_exceptions = sum(
+        1 for c in findings["controls"] if any(c["counts"].get(verdict) for verdict in EXCEPTION_VERDICTS)
+    )
     return {
         "deployments": len(deployments),
         "repositories": len({d["repository"] for d in deployments}),

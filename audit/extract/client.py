@@ -71,6 +71,8 @@ _log = logging.getLogger(__name__)
 logging.getLogger("github.GithubRetry").setLevel(logging.WARNING)
 
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
+_NOT_JSON = object()
+"""A body that does not parse as JSON."""
 
 
 @dataclass
@@ -87,6 +89,7 @@ class Page:
     next_url: str | None
     url: str = ""
     """What was asked (for messages: its path only)."""
+    status: int = 200
 
     def items(self, key: str | None = None) -> list[dict]:
         """The objects this page lists: the body itself, or its `key` list for listings that
@@ -119,7 +122,7 @@ class Page:
         return count
 
     def unreadable(self, why: str) -> UnreadableAnswer:
-        return UnreadableAnswer(f"GET {_path(self.url)}", f"HTTP 200: {why}")
+        return UnreadableAnswer(f"GET {_path(self.url)}", f"HTTP {self.status}: {why}")
 
 
 @dataclass
@@ -497,13 +500,21 @@ class GitHubClient:
         return f"{self.api_url}/repos/{repository}"
 
     def get(self, url: str, params: dict | None = None, *, etag: str | None = None) -> Page:
-        """GET one URL (absolute, or a path below the API URL) as JSON."""
+        """GET one URL (absolute, or a path below the API URL) as JSON.
+
+        Through PyGithub's `requestJson`, which gives the status: only a 304 to `etag` is "not
+        modified"; a 200 with a null body to a conditional request is an unreadable answer, not
+        "unchanged" (`requestJsonAndCheck` answers None for both)."""
         if url.startswith("/"):
             url = self.api_url + url
         headers = {"If-None-Match": etag} if etag else None
         self.wait_for_backoff()
         try:
-            response_headers, data = self._requester.requestJsonAndCheck("GET", url, parameters=params, headers=headers)
+            status, response_headers, body = self._requester.requestJson("GET", url, parameters=params, headers=headers)
+            data = _json_or_not(body)
+            if status >= 400:  # (PyGithub's retry raises some of these itself)
+                output = data if isinstance(data, dict) else {"data": body}
+                raise self._requester.createException(status, response_headers, output)
         except GithubException as error:
             self.answered(error.headers or {}, error.status)
             if error.status == 401 or (error.status == 403 and not _is_rate_limit(error)):
@@ -517,19 +528,18 @@ class GitHubClient:
             raise
         except requests.RequestException as error:
             raise _unavailable(url, error) from None
-        except json.JSONDecodeError as error:  # a body that looks like JSON and is not
-            self.answered({}, 200)
-            raise UnreadableAnswer(f"GET {_path(url)}", f"body is not valid JSON ({error})") from None
-        self.answered(response_headers, 200)
-        not_modified = data is None and bool(etag)
+        self.answered(response_headers, status)
+        if data is _NOT_JSON:
+            raise UnreadableAnswer(f"GET {_path(url)}", f"HTTP {status}: body is not JSON")
         link = response_headers.get("link") or ""
         match = _NEXT_LINK.search(link)
         return Page(
             data=data,
             etag=response_headers.get("etag"),
-            not_modified=not_modified,
+            not_modified=status == 304 and bool(etag),
             next_url=match.group(1) if match else None,
             url=url,
+            status=status,
         )
 
     def pages(self, url: str, params: dict | None = None, *, first: Page | None = None) -> Iterator[Page]:
@@ -628,6 +638,14 @@ def _read_capped(response: requests.Response, limit: int) -> bytes:
         if size >= limit:
             break
     return b"".join(chunks)[:limit]
+
+
+def _json_or_not(body: str) -> Any:
+    """The JSON value of a body (None when empty), or `_NOT_JSON`."""
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return _NOT_JSON
 
 
 def _json_kind(value: Any) -> str:

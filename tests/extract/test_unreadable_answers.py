@@ -19,11 +19,12 @@ from audit.config import Settings
 from audit.demo.fakegithub import FakeGitHub
 from audit.evaluate import evaluate_quarter
 from audit.extract import Extractor, GitHubClient
+from audit.extract.client import UnreadableAnswer
 from audit.findings import completeness
 from tests.conftest import run_cli
 from tests.reliability.helpers import CANARY, REPOSITORY, cli_env, run_order, small_world
 
-from .conftest import QUARTER, extract, new_store
+from .conftest import EVIDENCE_TABLES, QUARTER, comparable_rows, extract, new_store
 
 NULL_APPROVALS, NULL_JOBS, NO_JOBS_LIST, NULL_STATUSES = range(4)
 """Positions, in capture order, of the runs whose answers are broken."""
@@ -274,3 +275,17 @@ def test_unreadable_settings_are_unknown_never_unprotected_or_unchanged() -> Non
     assert workflow_files == 0
     resolved = db.execute("select count(*) from workflow_files").fetchone()[0]
     assert resolved == db.execute("select count(distinct head_sha) from workflow_runs").fetchone()[0] > 0
+
+
+def test_a_null_answer_to_a_conditional_request_is_not_read_as_unchanged() -> None:
+    """Only a 304 means "unchanged since the stored ETag"; a 200 with a null body stops the
+    capture, and the store keeps every row the first capture gave."""
+    with FakeGitHub(small_world(deployments=6)) as server:
+        db = new_store()
+        extract(server, db, [REPOSITORY])
+        before = {table: comparable_rows(db, table) for table in EVIDENCE_TABLES}
+        server.add_fault(r"/actions/runs$", 200, body=b"null", times=None)
+        with pytest.raises(UnreadableAnswer, match=r"actions/runs .*\(HTTP 200: body is null, not an object\)"):
+            extract(server, db, [REPOSITORY])
+        assert server.request_count(f"/repos/{REPOSITORY}/actions/runs") >= 1
+    assert {table: comparable_rows(db, table) for table in EVIDENCE_TABLES} == before

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from audit.extract import ExtractionSummary
     from audit.extract.doctor import Probe
     from audit.merge import MergeSummary
+    from audit.render.drawing import PdfDrawer
     from audit.signing import SigningIdentity, VerificationReport
 
 
@@ -230,6 +231,33 @@ def render(
     progress: Reporter | None = None,
 ) -> Path:
     """Write report.html, report.pdf (unsigned), population.csv, findings.json and evidence.db."""
+    from audit.render import pdf_drawer
+
+    # Forked first, so it imports WeasyPrint while the findings are built, and never holds them.
+    with pdf_drawer() as drawer:
+        return _render(
+            settings,
+            quarter,
+            db_path,
+            output_dir,
+            organization=organization,
+            extras=extras,
+            progress=progress,
+            drawer=drawer,
+        )
+
+
+def _render(
+    settings: Settings,
+    quarter: Period,
+    db_path: Path,
+    output_dir: Path,
+    *,
+    organization: str | None,
+    extras: RenderExtras,
+    progress: Reporter | None,
+    drawer: PdfDrawer,
+) -> Path:
     from audit.findings import build_findings
     from audit.render import write_report
     from audit.store import open_store, snapshot
@@ -248,7 +276,7 @@ def render(
     output_dir.mkdir(parents=True, exist_ok=True)
     for stale in SIGNATURE_FILES:
         (output_dir / stale).unlink(missing_ok=True)
-    write_report(findings, output_dir, population_pdf_limit=settings.population_pdf_limit)
+    write_report(findings, output_dir, population_pdf_limit=settings.population_pdf_limit, drawer=drawer)
     snapshot(db, output_dir / "evidence.db")
     progress.say(f"rendered {quarter}: {output_dir}")
     return output_dir

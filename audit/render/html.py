@@ -81,6 +81,13 @@ def iter_html(
     return template.generate(context)
 
 
+def pdf_html(findings: dict, *, population_pdf_limit: int = 0, table_pdf_limit: int = 25) -> str:
+    """The PDF's HTML: the report with its long lists cut to their limits (WeasyPrint lays it out)."""
+    return "".join(
+        iter_html(findings, medium="pdf", population_limit=population_pdf_limit, table_limit=table_pdf_limit)
+    )
+
+
 def render_html(findings: dict) -> str:
     """report.html: the whole report, every deployment and every exception."""
     return "".join(iter_html(findings))

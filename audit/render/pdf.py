@@ -35,7 +35,7 @@ import weasyprint
 import weasyprint.document
 from weasyprint.urls import URLFetcher
 
-from audit.render.html import iter_html
+from audit.render.html import pdf_html
 from audit.render.tables import findings_json_bytes, population_csv_bytes
 from audit.render.workbook import population_xlsx_bytes
 
@@ -155,17 +155,21 @@ class LaidOut:
     generated_at: datetime
 
 
-def lay_out(findings: dict, *, population_pdf_limit: int = 0, table_pdf_limit: int = 25) -> LaidOut:
-    """The PDF's HTML (long lists cut to their limits) laid out by WeasyPrint, tagged for PDF/A-3a."""
-    html_text = "".join(
-        iter_html(findings, medium="pdf", population_limit=population_pdf_limit, table_limit=table_pdf_limit)
-    )
+def lay_out_html(html_text: str, generated_at: str) -> LaidOut:
+    """`html_text` (from `pdf_html`) laid out by WeasyPrint, tagged for PDF/A-3a; `generated_at`
+    (ISO 8601) dates the document and its attachments."""
     fetcher = DataOnlyFetcher()
     with _quiet_weasyprint():
         document = weasyprint.HTML(string=html_text, url_fetcher=fetcher, base_url=None).render(
             pdf_variant=PDF_VARIANT, pdf_tags=True
         )
-    return LaidOut(document, fetcher, _utc(findings["generated_at"]))
+    return LaidOut(document, fetcher, _utc(generated_at))
+
+
+def lay_out(findings: dict, *, population_pdf_limit: int = 0, table_pdf_limit: int = 25) -> LaidOut:
+    """The PDF's HTML (long lists cut to their limits) laid out by WeasyPrint, tagged for PDF/A-3a."""
+    html_text = pdf_html(findings, population_pdf_limit=population_pdf_limit, table_pdf_limit=table_pdf_limit)
+    return lay_out_html(html_text, findings["generated_at"])
 
 
 class Readable(Protocol):

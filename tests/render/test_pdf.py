@@ -5,13 +5,20 @@ Everything reads one package rendered from hostile findings (see conftest.py).
 
 from __future__ import annotations
 
+import json
+import multiprocessing
 import os
 import re
+import signal
+import subprocess
+import sys
 
 import pytest
 
 import audit.render as render_module
+import audit.render.pdf as pdf_module
 from audit.render import render_html, render_pdf, write_report
+from audit.render.drawing import PdfProcessFailed
 from audit.render.workbook import population_xlsx_bytes
 
 from .conftest import POPULATION_LIMIT, poppler
@@ -148,14 +155,14 @@ def test_fetcher_refuses_everything_but_data_uris(fetch_recorder):
     assert b"/EmbeddedFiles" not in pdf
 
 
-def test_forked_worker_writes_the_sequential_bytes(package, hostile_findings):
-    """population.xlsx and report.html come from write_report's forked worker: the same bytes
-    as written in this process (report.pdf: test_same_findings_same_bytes)."""
+def test_files_beside_the_pdf_are_the_sequential_bytes(package, hostile_findings):
+    """population.xlsx and report.html are written while the PDF process draws: the same bytes
+    as written alone (report.pdf, drawn in that process: test_same_findings_same_bytes)."""
     assert package["report.html"].read_text("utf-8") == render_html(hostile_findings)
     assert package["population.xlsx"].read_bytes() == population_xlsx_bytes(hostile_findings)
 
 
-def test_forked_worker_failure_fails_the_render(hostile_findings, tmp_path, monkeypatch):
+def test_a_failure_beside_the_pdf_fails_the_render_and_stops_the_pdf_process(hostile_findings, tmp_path, monkeypatch):
     def broken(findings):
         raise RuntimeError("the spreadsheet writer broke")
 
@@ -163,6 +170,58 @@ def test_forked_worker_failure_fails_the_render(hostile_findings, tmp_path, monk
     with pytest.raises(RuntimeError, match="the spreadsheet writer broke"):
         write_report(hostile_findings, tmp_path)
     assert not (tmp_path / "report.pdf").exists()
+    assert multiprocessing.active_children() == []
+
+
+def test_the_pdf_process_failure_fails_the_render(hostile_findings, tmp_path, monkeypatch):
+    """An error in the PDF process (forked after the patch, so it inherits it) is raised here."""
+
+    def broken(*args, **kwargs):
+        raise ValueError("the drawing broke")
+
+    monkeypatch.setattr(pdf_module, "write", broken)
+    with pytest.raises(ValueError, match="the drawing broke"):
+        write_report(hostile_findings, tmp_path)
+    assert not (tmp_path / "report.pdf").exists()
+    assert (tmp_path / "report.html").exists()  # what was written beside it is kept
+
+
+def test_an_unpicklable_error_in_the_pdf_process_is_named(hostile_findings, tmp_path, monkeypatch):
+    class Unpicklable(Exception):
+        def __reduce__(self):
+            raise TypeError("no pickling")
+
+    def broken(*args, **kwargs):
+        raise Unpicklable("the font cache is corrupt")
+
+    monkeypatch.setattr(pdf_module, "write", broken)
+    with pytest.raises(RuntimeError, match="Unpicklable: the font cache is corrupt"):
+        write_report(hostile_findings, tmp_path)
+
+
+def test_a_killed_pdf_process_fails_the_render(hostile_findings, tmp_path, monkeypatch):
+    """Killed (the kernel's out-of-memory killer, say), it sends nothing: the render says so."""
+
+    def killed(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(pdf_module, "lay_out_html", killed)
+    with pytest.raises(PdfProcessFailed, match="exit code -9"):
+        write_report(hostile_findings, tmp_path)
+    assert not (tmp_path / "report.pdf").exists()
+
+
+def test_the_render_process_never_imports_weasyprint(hostile_findings, tmp_path):
+    """The PDF is laid out and drawn in the PDF process alone; this one only holds the findings."""
+    (tmp_path / "findings.json").write_text(json.dumps(hostile_findings), encoding="utf-8")
+    script = (
+        "import json, sys; from pathlib import Path; from audit.render import write_report; "
+        "out = Path(sys.argv[1]); findings = json.loads((out / 'findings.json').read_text('utf-8')); "
+        "write_report(findings, out / 'package'); print(sorted(m for m in sys.modules if m.startswith('weasyprint')))"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    assert (tmp_path / "package" / "report.pdf").read_bytes().startswith(b"%PDF-")
 
 
 def test_streams_are_compressed_at_zlib_level_6():
@@ -183,15 +242,10 @@ def test_streams_are_compressed_at_zlib_level_6():
     assert compressed == zlib.compress(content, STREAM_COMPRESSION_LEVEL)
 
 
-def test_without_fork_the_worker_files_are_written_first(hostile_findings, tmp_path, monkeypatch):
-    """Where fork is unavailable, the worker's files are written in this process before the
-    PDF, with the same bytes, and their futures are already done."""
-    import multiprocessing
-
-    from audit.render import WRITERS, _beside
-
+def test_without_fork_the_pdf_is_drawn_here_with_the_same_bytes(package, hostile_findings, tmp_path, monkeypatch):
+    """Where fork is unavailable, the PDF is laid out and drawn in this process: same bytes."""
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
-    with _beside(hostile_findings, tmp_path) as written:
-        assert list(written) == list(WRITERS) and all(future.done() for future in written.values())
-    assert (tmp_path / "report.html").read_text("utf-8") == render_html(hostile_findings)
-    assert (tmp_path / "population.xlsx").read_bytes() == population_xlsx_bytes(hostile_findings)
+    written = write_report(hostile_findings, tmp_path, population_pdf_limit=POPULATION_LIMIT)
+    assert multiprocessing.active_children() == []
+    for name, path in written.items():
+        assert path.read_bytes() == package[name].read_bytes(), name

@@ -102,6 +102,15 @@ def test_findings_json_round_trips(tmp_path):
     assert text.startswith('{\n  "quarter": "2024Q2",\n  "period"')
 
 
+def test_findings_json_gives_each_deployment_one_line(tmp_path):
+    findings = make_findings(5)
+    findings["deployments"][1]["pr_title"] = "two\nlines"  # escaped, so still one line of the file
+    lines = write_findings_json(findings, tmp_path / "findings.json").read_text("utf-8").splitlines()
+    deployment_lines = [line for line in lines if line.startswith('    {"repository"')]
+    assert [json.loads(line.rstrip(",")) for line in deployment_lines] == findings["deployments"]
+    assert lines[-1] == "}"
+
+
 def test_findings_json_keys_in_contract_order_whatever_the_input_order():
     findings = make_findings(2)
     shuffled = dict(reversed(list(findings.items())))

@@ -1,0 +1,183 @@
+"""report.pdf laid out and drawn in a process of its own, which never holds the findings.
+
+WeasyPrint's layout and drawing are the render's longest single task, and the other four
+files take about as long, so the two run side by side on two cores. The PDF process is
+forked as the render starts, before the findings exist: it imports WeasyPrint (a second)
+while the findings are built here, then receives only the PDF's HTML (about 600 kB at
+10,000 deployments). A worker forked *with* the findings would copy them, page by page, as
+it read them (CPython's reference counts write to every object read): one copy is held,
+not two.
+
+The PDF embeds findings.json, population.csv and population.xlsx, which this process writes
+meanwhile: the PDF process reads each when WeasyPrint embeds it, after the pages are drawn,
+once this process has said it is written. It sends the PDF's bytes back, so report.pdf is
+written here, and only when every other file was. Where fork is unavailable, the same work
+runs here, one step after another, with the same bytes.
+
+    with pdf_drawer() as drawer:
+        findings = build_findings(...)
+        drawer.lay_out(pdf_html(findings), findings["generated_at"])
+        ...write findings.json etc., drawer.attachment_written(name, path) after each...
+        report_pdf = drawer.result()
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Protocol
+
+ATTACHMENTS = ("findings.json", "population.csv", "population.xlsx")
+"""The files the PDF embeds."""
+
+
+class PdfDrawer(Protocol):
+    def lay_out(self, html_text: str, generated_at: str) -> None:
+        """Start laying out the PDF's HTML (`audit.render.html.pdf_html`)."""
+
+    def attachment_written(self, name: str, path: Path) -> None:
+        """`name` (one of `ATTACHMENTS`) is complete at `path`."""
+
+    def result(self) -> bytes:
+        """The unsigned report.pdf, once every attachment is written; re-raises its error."""
+
+
+class PdfProcessFailed(RuntimeError):
+    """The PDF process ended without sending a PDF or an error (killed, or out of memory)."""
+
+
+@contextmanager
+def pdf_drawer() -> Iterator[PdfDrawer]:
+    """A forked PDF process, stopped when the block ends (with or without its PDF)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        yield _DrawnHere()
+        return
+    drawer = _ForkedDrawer()
+    try:
+        yield drawer
+    finally:
+        drawer.close()
+
+
+class _ForkedDrawer:
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self._connection, theirs = context.Pipe()
+        self._process = context.Process(target=_draw, args=(theirs,), name="soc2-audit-pdf", daemon=True)
+        self._process.start()
+        theirs.close()
+
+    def lay_out(self, html_text: str, generated_at: str) -> None:
+        self._send(("lay_out", html_text, generated_at))
+
+    def attachment_written(self, name: str, path: Path) -> None:
+        self._send(("written", name, str(path)))
+
+    def _send(self, message: tuple) -> None:
+        try:
+            self._connection.send(message)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the PDF process has ended: `result` says how
+
+    def result(self) -> bytes:
+        try:
+            kind, payload = self._connection.recv()
+        except (EOFError, ConnectionResetError):
+            self._process.join()
+            raise PdfProcessFailed(
+                f"the PDF process ended without a PDF (exit code {self._process.exitcode})"
+            ) from None
+        if kind == "error":
+            raise payload
+        return payload
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()  # the render failed before asking for the PDF
+        self._process.join()
+        self._connection.close()
+
+
+def _draw(connection: Connection) -> None:
+    """The PDF process: import WeasyPrint, lay out what arrives, draw it, send the bytes."""
+    try:
+        from audit.render import pdf
+
+        _, html_text, generated_at = connection.recv()
+        laid_out = pdf.lay_out_html(html_text, generated_at)
+        announced = _Announcements(connection)
+        report_pdf = pdf.write(
+            laid_out,
+            population_csv=_AnnouncedFile(announced, "population.csv"),
+            findings_json=_AnnouncedFile(announced, "findings.json"),
+            population_xlsx=_AnnouncedFile(announced, "population.xlsx"),
+        )
+        connection.send(("pdf", report_pdf))
+    except (EOFError, ConnectionResetError):
+        return  # the render stopped before sending everything: it has its own error to show
+    except BaseException as error:  # noqa: BLE001 - every failure goes back to the render
+        connection.send(("error", _transportable(error)))
+
+
+class _Announcements:
+    """The attachments' paths, as the render says each is written."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.paths: dict[str, Path] = {}
+
+    def path(self, name: str) -> Path:
+        while name not in self.paths:
+            _, written, path = self.connection.recv()
+            self.paths[written] = Path(path)
+        return self.paths[name]
+
+
+class _AnnouncedFile:
+    """An attachment WeasyPrint reads when it embeds it: waits until the file is written."""
+
+    def __init__(self, announced: _Announcements, name: str) -> None:
+        self.announced, self.name = announced, name
+
+    def read(self) -> bytes:
+        return self.announced.path(self.name).read_bytes()
+
+
+def _transportable(error: BaseException) -> BaseException:
+    """`error` if it survives pickling, else a RuntimeError that names it."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001 - any exception may refuse to pickle
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
+
+
+class _DrawnHere:
+    """Without fork: the same steps in this process."""
+
+    def __init__(self) -> None:
+        self._laid_out: object = None
+        self._paths: dict[str, Path] = {}
+
+    def lay_out(self, html_text: str, generated_at: str) -> None:
+        from audit.render import pdf
+
+        self._laid_out = pdf.lay_out_html(html_text, generated_at)
+
+    def attachment_written(self, name: str, path: Path) -> None:
+        self._paths[name] = path
+
+    def result(self) -> bytes:
+        from audit.render import pdf
+
+        assert isinstance(self._laid_out, pdf.LaidOut)
+        return pdf.write(
+            self._laid_out,
+            population_csv=self._paths["population.csv"].read_bytes(),
+            findings_json=self._paths["findings.json"].read_bytes(),
+            population_xlsx=self._paths["population.xlsx"].read_bytes(),
+        )

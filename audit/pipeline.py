@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -229,12 +229,15 @@ def render(
     organization: str | None = None,
     extras: RenderExtras = RenderExtras(),
     progress: Reporter | None = None,
+    drawer: PdfDrawer | None = None,
 ) -> Path:
-    """Write report.html, report.pdf (unsigned), population.csv, findings.json and evidence.db."""
+    """Write report.html, report.pdf (unsigned), population.csv, findings.json and evidence.db.
+
+    `drawer`: a PDF process the caller forked earlier (`audit.render.pdf_drawer`); else one
+    is forked first, so it imports WeasyPrint while the findings are built, and never holds them."""
     from audit.render import pdf_drawer
 
-    # Forked first, so it imports WeasyPrint while the findings are built, and never holds them.
-    with pdf_drawer() as drawer:
+    with nullcontext(drawer) if drawer is not None else pdf_drawer() as forked:
         return _render(
             settings,
             quarter,
@@ -243,7 +246,7 @@ def render(
             organization=organization,
             extras=extras,
             progress=progress,
-            drawer=drawer,
+            drawer=forked,
         )
 
 
@@ -302,15 +305,27 @@ def report(
     progress: Reporter | None = None,
 ) -> Path:
     """Extract, evaluate, render and sign: the whole evidence package in `output_dir`."""
+    from audit.render import pdf_drawer
     from audit.signing import load_identity
 
     progress = progress or Silent()
     extras.check()  # a malformed responses file fails before spending API requests
-    with github_scope(settings, repos, progress) as scope:
-        identity = load_identity(demo=scope.demo)  # fail before spending API requests
-        extract(scope, settings, quarter, db_path, max_wait=max_wait, progress=progress)
-    evaluate(settings, quarter, db_path, progress=progress)
-    render(settings, quarter, db_path, output_dir, organization=scope.organization, extras=extras, progress=progress)
+    # The PDF process forked before anything else: it imports WeasyPrint during the capture.
+    with pdf_drawer() as drawer:
+        with github_scope(settings, repos, progress) as scope:
+            identity = load_identity(demo=scope.demo)  # fail before spending API requests
+            extract(scope, settings, quarter, db_path, max_wait=max_wait, progress=progress)
+        evaluate(settings, quarter, db_path, progress=progress)
+        render(
+            settings,
+            quarter,
+            db_path,
+            output_dir,
+            organization=scope.organization,
+            extras=extras,
+            progress=progress,
+            drawer=drawer,
+        )
     sign(output_dir, identity, progress=progress)
     progress.say(f"report: {output_dir / 'report.pdf'}")
     return output_dir

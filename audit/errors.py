@@ -4,6 +4,8 @@
 that could not be read or verified (exit 1). Neither ever prints a traceback.
 """
 
+import pickle
+
 
 class AuditError(Exception):
     """Base of every error the CLI turns into one line on stderr."""
@@ -21,3 +23,13 @@ class EvidenceError(AuditError):
     """Evidence that is missing, altered or unreadable: exit 1."""
 
     exit_code = 1
+
+
+def transportable(error: BaseException) -> BaseException:
+    """`error` if it survives pickling (to be raised in the process that forked us), else a
+    RuntimeError that names it."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # noqa: BLE001 - any exception may refuse to pickle
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error

@@ -11,15 +11,18 @@ from __future__ import annotations
 import functools
 import gc
 import json
+import multiprocessing
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 from audit.config import Settings
 from audit.controls import CONTROLS, deploy_approvers, evaluate_all, outcome, pr_approvers
 from audit.controls.change_emergency_reviewed import emergency_review
+from audit.errors import transportable
 from audit.evidence import (
     Approval,
     Artifact,
@@ -88,31 +91,18 @@ def evaluate_quarter(
     described: dict[tuple, tuple[str, str | None]] = {}
     # One transaction from the deletion to the last verdict: the verdicts go to the store in
     # batches as the deployments are judged, so a quarter's 500,000 are never all in memory,
-    # and a failure still leaves the previous evaluation in place.
+    # and a failure still leaves the previous evaluation in place. Opened explicitly:
+    # sqlite-utils commits each write at once when no transaction is open.
     with db.conn:
+        db.conn.execute("BEGIN IMMEDIATE")
         _delete_quarter(db, "verdicts", label)
         _delete_quarter(db, "population", label)
-        for deployment in load_deployments(db, quarter, settings, keys=found):
+        for member, facts, verdicts in _judged(db, found, settings, workflows, label):
             population += 1
-            review = emergency_facts(deployment, settings)
-            described[(deployment.repository, deployment.run_id, deployment.environment)] = (
-                _facts_json(deployment_facts(deployment, workflows.get((deployment.repository, deployment.run_id)))),
-                None if review is None else _facts_json(review),
-            )
-            for control_id, verdict in evaluate_all(deployment, settings).items():
-                counts[control_id][verdict.verdict] += 1
-                rows.append(
-                    (
-                        label,
-                        deployment.repository,
-                        deployment.run_id,
-                        deployment.environment,
-                        control_id,
-                        verdict.verdict,
-                        verdict.detail,
-                        _evidence_json(list(verdict.evidence)),
-                    )
-                )
+            described[member] = facts
+            for verdict_row in verdicts:
+                counts[verdict_row[4]][verdict_row[5]] += 1
+            rows.extend(verdicts)
             if len(rows) >= VERDICT_BATCH:
                 _insert_verdicts(db, rows)
                 rows.clear()
@@ -140,6 +130,113 @@ def evaluate_quarter(
             ],
         )
     return EvaluationSummary(label, population, {k: dict(v) for k, v in counts.items()}, evaluated_at)
+
+
+Judged = tuple[tuple[str, int, str], tuple[str, str | None], list[tuple]]
+"""One deployment judged: (repository, run id, environment), its facts and emergency review
+as JSON for the `population` table, and its verdict rows (`VERDICT_COLUMNS`)."""
+
+
+def _judgements(
+    index: _EvidenceIndex, keys: list[dict], settings: Settings, workflows: dict, label: str
+) -> Iterator[Judged]:
+    """Each deployment of `keys`, in order, assembled from the index and judged."""
+    for key in keys:
+        deployment = index.deployment(key)
+        review = emergency_facts(deployment, settings)
+        facts = deployment_facts(deployment, workflows.get((deployment.repository, deployment.run_id)))
+        yield (
+            (deployment.repository, deployment.run_id, deployment.environment),
+            (_facts_json(facts), None if review is None else _facts_json(review)),
+            [
+                (
+                    label,
+                    deployment.repository,
+                    deployment.run_id,
+                    deployment.environment,
+                    control_id,
+                    verdict.verdict,
+                    verdict.detail,
+                    _evidence_json(list(verdict.evidence)),
+                )
+                for control_id, verdict in evaluate_all(deployment, settings).items()
+            ],
+        )
+
+
+JUDGED_BESIDE_FROM = 2_000
+"""Deployments from which the later part of a quarter is judged by a forked process."""
+
+_SENT_TOGETHER = 1_000
+"""Deployments judged beside per message back (bounds what either side holds unsent)."""
+
+
+def _judged(db, keys: list[dict], settings: Settings, workflows: dict, label: str) -> Iterator[Judged]:
+    """Every deployment of `keys` judged, oldest first.
+
+    Judging is pure computation over the evidence read once (`_EvidenceIndex`), so from
+    `JUDGED_BESIDE_FROM` deployments a process forked after the read judges the later three
+    fifths while this one judges the earlier two and writes its verdicts; the later ones'
+    verdicts follow in order, so the store gets the same rows in the same order as judged
+    here alone. Only this process touches the store. An error beside is raised here (the
+    quarter's transaction rolls back); an error here stops the process beside."""
+    index = _EvidenceIndex(db, keys)
+    ordered = sorted(keys, key=index.order)
+    if len(ordered) < JUDGED_BESIDE_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        yield from _judgements(index, ordered, settings, workflows, label)
+        return
+    half = len(ordered) * 2 // 5  # this process also writes every verdict: it judges the smaller part
+    context = multiprocessing.get_context("fork")
+    ours, theirs = context.Pipe()
+    beside = context.Process(
+        target=_judge_beside,
+        args=(theirs, index, ordered[half:], settings, workflows, label),
+        name="soc2-audit-evaluate",
+        daemon=True,
+    )
+    beside.start()
+    theirs.close()
+    try:
+        yield from _judgements(index, ordered[:half], settings, workflows, label)
+        while True:
+            try:
+                kind, payload = ours.recv()
+            except (EOFError, ConnectionResetError):
+                beside.join()
+                raise RuntimeError(
+                    f"the process judging the later part of the quarter ended without its verdicts "
+                    f"(exit code {beside.exitcode})"
+                ) from None
+            if kind == "error":
+                raise payload
+            if kind == "done":
+                break
+            yield from payload
+    finally:
+        if beside.is_alive():
+            beside.terminate()
+        beside.join()
+        ours.close()
+
+
+def _judge_beside(
+    connection: Connection, index: _EvidenceIndex, keys: list[dict], settings: Settings, workflows: dict, label: str
+) -> None:
+    """The forked judge: its deployments' judgements, sent back in order. It never touches the
+    store (its connection belongs to the process that forked it)."""
+    try:
+        judged: list[list[Judged]] = [[]]
+        for judgement in _judgements(index, keys, settings, workflows, label):
+            if len(judged[-1]) == _SENT_TOGETHER:
+                judged.append([])
+            judged[-1].append(judgement)
+        for chunk in judged:
+            connection.send(("judged", chunk))
+        connection.send(("done", None))
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the evaluation stopped without us: it has its own error to show
+    except BaseException as error:  # noqa: BLE001 - every failure goes back to the evaluation
+        connection.send(("error", transportable(error)))
 
 
 def deployment_facts(evidence: DeploymentEvidence, workflow_text: str | None) -> dict:

@@ -11,10 +11,15 @@ Counted with SQLite's own trace callback on two synthetic quarters of different 
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
+import shutil
+import signal
 import subprocess
 import sys
 
 import pytest
+import sqlite_utils
 
 import audit.evaluate
 from audit.config import Settings
@@ -81,6 +86,79 @@ def test_the_cycle_collector_is_paused_while_judging_and_left_as_found(tmp_path,
     finally:
         gc.enable()
     db.close()
+
+
+def _stored(db) -> tuple[list, list]:
+    return (
+        db.execute("select * from verdicts order by rowid").fetchall(),
+        db.execute("select * from population order by rowid").fetchall(),
+    )
+
+
+def _judge_recording_pids(monkeypatch, record, *, fail_beside: str | None = None) -> None:
+    """evaluate_all, noting each judging process's id in `record`; `fail_beside` makes it fail
+    in a forked process only: "raise" or "kill"."""
+    judge, parent = audit.evaluate.evaluate_all, os.getpid()
+
+    def recording(*args):
+        with record.open("a") as pids:
+            pids.write(f"{os.getpid()}\n")
+        if os.getpid() != parent and fail_beside == "raise":
+            raise ValueError("a control broke beside")
+        if os.getpid() != parent and fail_beside == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return judge(*args)
+
+    monkeypatch.setattr(audit.evaluate, "evaluate_all", recording)
+
+
+def test_judged_in_two_processes_the_store_gets_the_same_rows_in_the_same_order(tmp_path, monkeypatch):
+    alone, beside = tmp_path / "alone.db", tmp_path / "beside.db"
+    build_store(alone, deployments=400).close()
+    shutil.copy(alone, beside)
+    monkeypatch.setattr(audit.evaluate, "JUDGED_BESIDE_FROM", 10**9)
+    db = sqlite_utils.Database(alone)
+    expected = evaluate_quarter(db, QUARTER, Settings(), demo=True, evaluated_at="2024-07-01T00:00:00Z")
+    stored_alone = _stored(db)
+    monkeypatch.setattr(audit.evaluate, "JUDGED_BESIDE_FROM", 0)
+    _judge_recording_pids(monkeypatch, tmp_path / "pids")
+    db = sqlite_utils.Database(beside)
+    summary = evaluate_quarter(db, QUARTER, Settings(), demo=True, evaluated_at="2024-07-01T00:00:00Z")
+    assert summary == expected
+    assert _stored(db) == stored_alone and len(stored_alone[1]) == summary.population > 100
+    pids = (tmp_path / "pids").read_text().split()
+    assert str(os.getpid()) in pids and len(set(pids)) == 2, "two processes judged"
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("failure", ["raise", "kill"])
+def test_a_failure_beside_fails_the_evaluation_and_keeps_the_previous_one(tmp_path, monkeypatch, failure):
+    db = build_store(tmp_path / "evidence.db", deployments=100)
+    evaluate_quarter(db, QUARTER, Settings(), demo=True)
+    previous = _stored(db)
+    monkeypatch.setattr(audit.evaluate, "JUDGED_BESIDE_FROM", 0)
+    _judge_recording_pids(monkeypatch, tmp_path / "pids", fail_beside=failure)
+    expected = ValueError if failure == "raise" else RuntimeError
+    with pytest.raises(expected, match="a control broke beside" if failure == "raise" else "exit code -9"):
+        evaluate_quarter(db, QUARTER, Settings(), demo=True)
+    assert _stored(db) == previous
+    assert multiprocessing.active_children() == []
+
+
+def test_a_failure_while_judging_keeps_the_previous_evaluation(tmp_path, monkeypatch):
+    """sqlite-utils commits a write at once unless a transaction is open: the evaluation opens
+    one, so deleting the previous verdicts is undone with the rest."""
+    db = build_store(tmp_path / "evidence.db", deployments=100)
+    evaluate_quarter(db, QUARTER, Settings(), demo=True)
+    previous = _stored(db)
+
+    def broken(*args):
+        raise ValueError("a control broke")
+
+    monkeypatch.setattr(audit.evaluate, "evaluate_all", broken)
+    with pytest.raises(ValueError, match="a control broke"):
+        evaluate_quarter(db, QUARTER, Settings(), demo=True)
+    assert _stored(db) == previous and len(previous[0]) > 100
 
 
 def test_the_evaluate_command_imports_neither_the_github_client_nor_a_renderer(tmp_path):

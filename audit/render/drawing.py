@@ -24,12 +24,13 @@ runs here, one step after another, with the same bytes.
 from __future__ import annotations
 
 import multiprocessing
-import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Protocol
+
+from audit.errors import transportable
 
 ATTACHMENTS = ("findings.json", "population.csv", "population.xlsx")
 """The files the PDF embeds."""
@@ -120,7 +121,7 @@ def _draw(connection: Connection) -> None:
     except (EOFError, ConnectionResetError):
         return  # the render stopped before sending everything: it has its own error to show
     except BaseException as error:  # noqa: BLE001 - every failure goes back to the render
-        connection.send(("error", _transportable(error)))
+        connection.send(("error", transportable(error)))
 
 
 class _Announcements:
@@ -145,15 +146,6 @@ class _AnnouncedFile:
 
     def read(self) -> bytes:
         return self.announced.path(self.name).read_bytes()
-
-
-def _transportable(error: BaseException) -> BaseException:
-    """`error` if it survives pickling, else a RuntimeError that names it."""
-    try:
-        pickle.loads(pickle.dumps(error))
-    except Exception:  # noqa: BLE001 - any exception may refuse to pickle
-        return RuntimeError(f"{type(error).__name__}: {error}")
-    return error
 
 
 class _DrawnHere:

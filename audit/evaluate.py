@@ -91,10 +91,9 @@ def evaluate_quarter(
     described: dict[tuple, tuple[str, str | None]] = {}
     # One transaction from the deletion to the last verdict: the verdicts go to the store in
     # batches as the deployments are judged, so a quarter's 500,000 are never all in memory,
-    # and a failure still leaves the previous evaluation in place. Opened explicitly:
-    # sqlite-utils commits each write at once when no transaction is open.
-    with db.conn:
-        db.conn.execute("BEGIN IMMEDIATE")
+    # and a failure still leaves the previous evaluation in place. Opened here: sqlite-utils
+    # commits each write at once when no transaction is open.
+    with db.atomic():
         _delete_quarter(db, "verdicts", label)
         _delete_quarter(db, "population", label)
         for member, facts, verdicts in _judged(db, found, settings, workflows, label):

@@ -233,7 +233,7 @@ def seal_extraction(
             # says so, but losing the seal would be worse.
             timestamp_error = str(error)
     seal |= {"seal_sha256": seal_sha256, "timestamp_token": token, "tsa_url": _public_url(tsa_url)}
-    with db.conn:
+    with db.atomic():  # the seal and its rows together, or neither
         db.table("seals").insert(seal)
         db.table("sealed_rows").insert_all(
             (

@@ -95,6 +95,26 @@ def test_a_run_that_changed_nothing_still_seals(tmp_path):
     assert db.execute("select count(*) from seals").fetchone()[0] == 2
 
 
+def test_a_seal_is_written_with_its_rows_or_not_at_all(tmp_path, monkeypatch):
+    """sqlite-utils commits each insert on its own unless a transaction is open: a seal whose
+    rows failed to be written would be left claiming rows the store does not hold."""
+    db = open_store(tmp_path / "work.db")
+    upsert_all(db, "workflow_runs", [workflow_run(101)])
+    seal_extraction(db, 1)
+    upsert_all(db, "workflow_runs", [workflow_run(102)])
+    insert_all = type(db.table("sealed_rows")).insert_all
+
+    def failing(table, records, *args, **kwargs):
+        if table.name == "sealed_rows":
+            raise sqlite3.OperationalError("disk I/O error")
+        return insert_all(table, records, *args, **kwargs)
+
+    monkeypatch.setattr(type(db.table("sealed_rows")), "insert_all", failing)
+    with pytest.raises(sqlite3.OperationalError):
+        seal_extraction(db, 2)
+    assert db.execute("select count(*) from seals").fetchone()[0] == 1
+
+
 def test_seals_cover_the_tables_declared_evidence_and_no_other(tmp_path):
     """One row in every declared table: the seal holds one row of each evidence table, none of the rest."""
     db = open_store(tmp_path / "work.db")

@@ -1,11 +1,12 @@
 -- evidence.retained, re-performed: was all the run's evidence captured before GitHub expired it?
 -- Evidence: the run's environment approvals, the production deployment's statuses, and every
 -- artifact that was, or may have been, a scan report (the rule of scan_clean.sql, step 2).
---   fail           the approvals were never captured (and GitHub did not refuse them), the
---                  statuses were never captured (and GitHub did not refuse them), or such an artifact was lost (capture_status
---                  not 'captured' or 'not_scan')
+--   fail           the approvals were never captured (and GitHub neither refused them nor answered
+--                  unreadably), the statuses were never captured (likewise), or such an artifact was
+--                  lost (capture_status not 'captured' or 'not_scan')
 --   not_available  only the approvals or the statuses are missing, and GitHub refused them to
---                  the token (degraded_lookups): not lost, a token with the permission can capture them
+--                  the token or answered unreadably (degraded_lookups): not lost, a later capture
+--                  (with the permission) can capture them
 --   pass           otherwise
 -- Parameters: :quarter, e.g. '2024Q2'
 select p.repository, p.run_id, p.environment,

@@ -4,9 +4,9 @@ WeasyPrint's layout and drawing are the render's longest single task, and the ot
 files take about as long, so the two run side by side on two cores. The PDF process is
 forked as the render starts, before the findings exist: it imports WeasyPrint (a second)
 while the findings are built here, then receives only the PDF's HTML (about 600 kB at
-10,000 deployments). A worker forked *with* the findings would copy them, page by page, as
-it read them (CPython's reference counts write to every object read): one copy is held,
-not two.
+10,000 deployments, handed over in a temporary file). A worker forked *with* the findings
+would copy them, page by page, as it read them (CPython's reference counts write to every
+object read): one copy is held, not two.
 
 The PDF embeds findings.json, population.csv and population.xlsx, which this process writes
 meanwhile: the PDF process reads each when WeasyPrint embeds it, after the pages are drawn,
@@ -24,6 +24,7 @@ runs here, one step after another, with the same bytes.
 from __future__ import annotations
 
 import multiprocessing
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
@@ -71,9 +72,15 @@ class _ForkedDrawer:
         self._process = context.Process(target=_draw, args=(theirs,), name="soc2-audit-pdf", daemon=True)
         self._process.start()
         theirs.close()
+        self._html_path: Path | None = None
 
     def lay_out(self, html_text: str, generated_at: str) -> None:
-        self._send(("lay_out", html_text, generated_at))
+        # Handed over in a file, so that sending never waits for the PDF process (still
+        # importing WeasyPrint for a small quarter) to read megabytes from the pipe.
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".html", delete=False) as handed_over:
+            handed_over.write(html_text)
+        self._html_path = Path(handed_over.name)
+        self._send(("lay_out", str(self._html_path), generated_at))
 
     def attachment_written(self, name: str, path: Path) -> None:
         self._send(("written", name, str(path)))
@@ -101,6 +108,8 @@ class _ForkedDrawer:
             self._process.terminate()  # the render failed before asking for the PDF
         self._process.join()
         self._connection.close()
+        if self._html_path is not None:
+            self._html_path.unlink(missing_ok=True)
 
 
 def _draw(connection: Connection) -> None:
@@ -108,8 +117,8 @@ def _draw(connection: Connection) -> None:
     try:
         from audit.render import pdf
 
-        _, html_text, generated_at = connection.recv()
-        laid_out = pdf.lay_out_html(html_text, generated_at)
+        _, html_path, generated_at = connection.recv()
+        laid_out = pdf.lay_out_html(Path(html_path).read_text(encoding="utf-8"), generated_at)
         announced = _Announcements(connection)
         report_pdf = pdf.write(
             laid_out,

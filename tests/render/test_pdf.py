@@ -12,10 +12,13 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
 import audit.render as render_module
+import audit.render.drawing as drawing
 import audit.render.pdf as pdf_module
 from audit.render import render_html, render_pdf, write_report
 from audit.render.drawing import PdfProcessFailed
@@ -209,6 +212,29 @@ def test_a_killed_pdf_process_fails_the_render(hostile_findings, tmp_path, monke
     with pytest.raises(PdfProcessFailed, match="exit code -9"):
         write_report(hostile_findings, tmp_path)
     assert not (tmp_path / "report.pdf").exists()
+
+
+def test_handing_the_html_over_never_waits_for_the_pdf_process(hostile_findings, tmp_path, monkeypatch):
+    """The PDF process may still be importing WeasyPrint when the HTML is ready: handing over
+    more than a pipe holds must not wait for it (it gives up after 30 s, failing the test)."""
+    handed_over = multiprocessing.get_context("fork").Event()
+    real_draw = drawing._draw
+
+    def importing_until_handed_over(connection):
+        if not handed_over.wait(30):
+            os._exit(3)
+        real_draw(connection)
+
+    monkeypatch.setattr(drawing, "_draw", importing_until_handed_over)
+    with drawing.pdf_drawer() as drawer:
+        html_text = "<!--" + "x" * 2_000_000 + "--><p>Every exception.</p>"
+        drawer.lay_out(html_text, hostile_findings["generated_at"])
+        for name in drawing.ATTACHMENTS:
+            (tmp_path / name).write_bytes(b"{}")
+            drawer.attachment_written(name, tmp_path / name)
+        handed_over.set()
+        assert drawer.result().startswith(b"%PDF-")
+    assert list(Path(tempfile.gettempdir()).glob(Path(drawer._html_path).name)) == []
 
 
 def test_the_render_process_never_imports_weasyprint(hostile_findings, tmp_path):

@@ -167,7 +167,7 @@ JUDGED_BESIDE_FROM = 2_000
 """Deployments from which the later part of a quarter is judged by a forked process."""
 
 _SENT_TOGETHER = 1_000
-"""Deployments judged beside per message back (bounds what either side holds unsent)."""
+"""Deployments judged beside per message back: neither side pickles the whole part at once."""
 
 
 def _judged(db, keys: list[dict], settings: Settings, workflows: dict, label: str) -> Iterator[Judged]:
@@ -179,8 +179,7 @@ def _judged(db, keys: list[dict], settings: Settings, workflows: dict, label: st
     verdicts follow in order, so the store gets the same rows in the same order as judged
     here alone. Only this process touches the store. An error beside is raised here (the
     quarter's transaction rolls back); an error here stops the process beside."""
-    index = _EvidenceIndex(db, keys)
-    ordered = sorted(keys, key=index.order)
+    index, ordered = _indexed(db, keys)
     if len(ordered) < JUDGED_BESIDE_FROM or "fork" not in multiprocessing.get_all_start_methods():
         yield from _judgements(index, ordered, settings, workflows, label)
         return
@@ -224,13 +223,11 @@ def _judge_beside(
     """The forked judge: its deployments' judgements, sent back in order. It never touches the
     store (its connection belongs to the process that forked it)."""
     try:
-        judged: list[list[Judged]] = [[]]
-        for judgement in _judgements(index, keys, settings, workflows, label):
-            if len(judged[-1]) == _SENT_TOGETHER:
-                judged.append([])
-            judged[-1].append(judgement)
-        for chunk in judged:
-            connection.send(("judged", chunk))
+        # All judged before the first send: a send waits until the evaluation reads, which it
+        # does once its own part is judged.
+        judged = list(_judgements(index, keys, settings, workflows, label))
+        for start in range(0, len(judged), _SENT_TOGETHER):
+            connection.send(("judged", judged[start : start + _SENT_TOGETHER]))
         connection.send(("done", None))
     except (BrokenPipeError, ConnectionResetError):
         return  # the evaluation stopped without us: it has its own error to show
@@ -410,11 +407,17 @@ def load_deployments(
     """
     if keys is None:
         keys = population_keys(db, quarter, settings)
-    index = _EvidenceIndex(db, keys)
-    # Ordered before any record is built, and built one at a time: a caller that judges
-    # each deployment and lets it go never holds the whole quarter's records.
-    for key in sorted(keys, key=index.order):
+    index, ordered = _indexed(db, keys)
+    for key in ordered:
         yield index.deployment(key)
+
+
+def _indexed(db, keys: list[dict]) -> tuple[_EvidenceIndex, list[dict]]:
+    """The evidence of `keys` read once, and the keys oldest first. Ordered before any record
+    is built, so records can be built one at a time: a caller that judges each deployment and
+    lets it go never holds the whole quarter's records."""
+    index = _EvidenceIndex(db, keys)
+    return index, sorted(keys, key=index.order)
 
 
 RUN_COLUMNS = ", ".join(

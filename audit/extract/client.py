@@ -198,6 +198,11 @@ class AccessRefused(UsageError):
         self.permission = permission
         """What GitHub says would have been accepted (`x-accepted-github-permissions`), if it said."""
 
+    @property
+    def answer(self) -> str:
+        """What GitHub answered instead, e.g. "HTTP 403: Resource not accessible by integration"."""
+        return f"HTTP {self.status}: {self.reason}"
+
 
 class GitHubUnavailable(AuditError):
     """GitHub kept failing (5xx, timeouts, refused connections) through every retry: exit 1."""
@@ -228,6 +233,11 @@ class UnreadableAnswer(AuditError):
         self.request = request
         self.reason = reason
         """What was wrong, e.g. "HTTP 200: body is null, not a list"."""
+
+    @property
+    def answer(self) -> str:
+        """What GitHub answered instead of the documented body (as `AccessRefused.answer`)."""
+        return self.reason
 
 
 class CircuitBreaker:

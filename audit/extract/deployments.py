@@ -213,12 +213,7 @@ class DeploymentCollector:
         """Record statuses GitHub refused: read over REST after GraphQL did, or unavailable (REST
         refused them too, or answered what the endpoint does not document: no permission named)."""
         outcome = "unavailable" if refused is not None else "rest"
-        rest_error: str | None
-        if isinstance(refused, UnreadableAnswer):
-            rest_error, permission = refused.reason, None
-        else:
-            rest_error = None if refused is None else f"HTTP {refused.status}: {refused.reason}"
-            permission = STATUSES_PERMISSION
+        permission = None if isinstance(refused, UnreadableAnswer) else STATUSES_PERMISSION
         self.store.note_degraded_lookup(
             {
                 "repository": repository,
@@ -226,7 +221,7 @@ class DeploymentCollector:
                 "subject": str(deployment_id),
                 "outcome": outcome,
                 "graphql_error": graphql_error,
-                "rest_error": rest_error,
+                "rest_error": None if refused is None else refused.answer,
                 "permission": permission,
                 "quarter": str(self.session.quarter),
                 "extraction_id": self.session.log.extraction_id,

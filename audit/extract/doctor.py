@@ -214,7 +214,7 @@ def _ask(repository: str, request: str, permission: str, call: Callable[[], Answ
         answer = call()
     except AccessRefused as refused:
         accepted = f" (GitHub accepts: {refused.permission})" if refused.permission else ""
-        detail = f"HTTP {refused.status}: {refused.reason}{accepted}"
+        detail = f"{refused.answer}{accepted}"
         return Probe(repository, request, permission, REFUSED, detail), None
     except UsageError as error:
         return Probe(repository, request, permission, FAILED, str(error)), None

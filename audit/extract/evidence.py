@@ -160,7 +160,7 @@ class RunEvidenceCollector:
                 "subject": str(subject),
                 "outcome": outcome,
                 "graphql_error": graphql_error,
-                "rest_error": _rest_error(refused),
+                "rest_error": None if refused is None else refused.answer,
                 "permission": permission,
                 "quarter": str(self.session.quarter),
                 "extraction_id": self.session.log.extraction_id,
@@ -426,13 +426,6 @@ class RunEvidenceCollector:
         self.store.save_reviews(
             repository, number, [review_row(repository, number, review, captured_at) for review in reviews], captured_at
         )
-
-
-def _rest_error(refused: AccessRefused | UnreadableAnswer | None) -> str | None:
-    """What REST answered instead of the piece, e.g. "HTTP 403: Resource not accessible by integration"."""
-    if isinstance(refused, AccessRefused):
-        return f"HTTP {refused.status}: {refused.reason}"
-    return None if refused is None else refused.reason
 
 
 def _permission(accepted: str | None) -> str | None:

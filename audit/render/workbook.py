@@ -75,23 +75,39 @@ class _Sheet:
         self.sheet.write_row(0, 0, columns, formats["header"])
 
     def append(self, values: list, html_url: str | None) -> None:
+        """One row, each cell written by the method of its type.
+
+        The same cells as `write_row` with the workbook's conversions off (None and "" stay
+        empty, strings stay strings), without its dispatch on every cell: at 10,000
+        deployments the workbook has 540,000 cells."""
         self.rows += 1
-        cells = [";".join(map(str, value)) if isinstance(value, (list, tuple)) else value for value in values]
-        run_id = cells[self.link_column]
+        row, sheet = self.rows, self.sheet
         linked = self._linkable(html_url)
+        for column, value in enumerate(values):
+            if value is None or (linked and column == self.link_column):
+                continue  # an empty cell; the linked run id is written below, with its link
+            kind = value.__class__
+            if kind is list or kind is tuple:
+                value, kind = ";".join(map(str, value)), str
+            if kind is str:
+                if not value:
+                    continue
+                if value.startswith("<r>") and value.endswith("</r>"):
+                    # XlsxWriter copies such a string into the sheet as ready-made rich-text XML,
+                    # unescaped (a branch named so could add cells, formulas included); written as
+                    # three plain runs of the same text, it is escaped like any other.
+                    sheet.write_rich_string(row, column, value[:1], value[1:2], value[2:])
+                else:
+                    sheet.write_string(row, column, value)
+            elif kind is int or kind is float:
+                sheet.write_number(row, column, value)
+            else:
+                sheet.write(row, column, value)
         if linked:
-            cells[self.link_column] = None  # written once, below, with its link
-        self.sheet.write_row(self.rows, 0, cells)
-        for column, value in enumerate(cells):
-            if isinstance(value, str) and value.startswith("<r>") and value.endswith("</r>"):
-                # XlsxWriter copies such a string into the sheet as ready-made rich-text XML,
-                # unescaped (a branch named so could add cells, formulas included); written as
-                # three plain runs of the same text, it is escaped like any other.
-                self.sheet.write_rich_string(self.rows, column, value[:1], value[1:2], value[2:])
-        if linked:
+            run_id = values[self.link_column]
             self.links += 1
-            self.sheet.write_url(self.rows, self.link_column, html_url, self.link_format, str(run_id))
-            self.sheet.write(self.rows, self.link_column, run_id, self.link_format)  # the run id stays a number
+            sheet.write_url(row, self.link_column, html_url, self.link_format, str(run_id))
+            sheet.write(row, self.link_column, run_id, self.link_format)  # the run id stays a number
 
     def _linkable(self, html_url: str | None) -> bool:
         """Whether Excel's limits leave room for this link (per sheet, and its length in UTF-16)."""

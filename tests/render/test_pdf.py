@@ -5,6 +5,7 @@ Everything reads one package rendered from hostile findings (see conftest.py).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -266,6 +267,31 @@ def test_streams_are_compressed_at_our_zlib_level():
     compressed = data.split(b"stream\n", 1)[1].rsplit(b"\nendstream", 1)[0]
     assert zlib.decompress(compressed) == content
     assert compressed == zlib.compress(content, STREAM_COMPRESSION_LEVEL) != zlib.compress(content, 9)
+
+
+def test_page_references_are_built_once_per_page_count_with_the_same_bytes(hostile_findings, monkeypatch):
+    """The tagging asks pydyf for one page's reference per structure element; pydyf rebuilt
+    the tuple of every page's at each call. While the report writes, it is built again only
+    when a page was added, and the PDF's bytes are the same as with pydyf's own property."""
+    import pydyf
+
+    laid_out = pdf_module.lay_out(hostile_findings, population_pdf_limit=POPULATION_LIMIT)
+    attachments = {"population_csv": b"csv", "findings_json": b"{}", "population_xlsx": b"xlsx"}
+    original = pydyf.PDF.page_references
+    built: list[int] = []
+
+    def counted(pdf):
+        built.append(len(pdf.pages["Kids"]))
+        return original.__get__(pdf)
+
+    monkeypatch.setattr(pdf_module, "_PAGE_REFERENCES", property(counted))
+    cached = pdf_module.write(laid_out, **attachments)
+    assert pydyf.PDF.page_references is original  # put back
+    pages = len(laid_out.document.pages)
+    assert built and len(built) == len(set(built)) <= pages  # built, and once per page count at most
+
+    monkeypatch.setattr(pdf_module, "_page_references_cached", lambda: contextlib.nullcontext())
+    assert pdf_module.write(laid_out, **attachments) == cached
 
 
 def test_without_fork_the_pdf_is_drawn_here_with_the_same_bytes(package, hostile_findings, tmp_path, monkeypatch):

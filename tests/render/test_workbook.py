@@ -54,3 +54,22 @@ def test_a_link_longer_than_excel_allows_is_plain_text():
         cells = _run_cells(population_xlsx_bytes(findings))
     assert [cell.value for cell in cells] == [first["run_id"], second["run_id"]]
     assert cells[0].hyperlink is None and cells[1].hyperlink.target == second["html_url"]
+
+
+def test_each_cell_reads_back_as_the_value_it_is():
+    """Each cell is written by the method of its type: numbers stay numbers, lists are joined
+    by `;` (and a joined list shaped like rich-text XML stays its text), None and "" stay empty."""
+    findings = make_findings(2)
+    first = findings["deployments"][0]
+    first["pr_approvers"] = ["<r>", "x</r>"]
+    first["head_branch"] = ""
+    first["pr_number"] = None
+    population = load_workbook(io.BytesIO(population_xlsx_bytes(findings)))["Population"]
+    header = [cell.value for cell in population[1]]
+    row = dict(zip(header, (cell.value for cell in population[2]), strict=True))
+    assert row["pr_approvers"] == "<r>;x</r>"
+    assert row["head_branch"] is None and row["pr_number"] is None
+    assert row["run_id"] == first["run_id"] and isinstance(row["run_id"], int)
+    assert row["repository"] == first["repository"]
+    second = dict(zip(header, (cell.value for cell in population[3]), strict=True))
+    assert second["pr_number"] == findings["deployments"][1]["pr_number"]

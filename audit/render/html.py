@@ -55,13 +55,14 @@ def _context(findings: dict, *, medium: str, population_limit: int | None, table
     context["run_link"] = view.run_link
     context["verdict_tag"] = view.verdict_tag
     context["outcome_cell"] = view.outcome_cell
+    cells = view.RunCells(zone)
     context["population_rows"] = partial(
         view.population_table_rows,
         control_ids=[control["id"] for control in findings["controls"]],
-        zone=zone,
+        cells=cells,
         titles=medium != "pdf",  # the PDF never shows a tooltip
     )
-    context["exception_rows"] = partial(view.exception_table_rows, zone=zone)
+    context["exception_rows"] = partial(view.exception_table_rows, cells=cells)
     context["svg_data_uri"] = _svg_data_uri
     return context
 

@@ -125,3 +125,18 @@ def test_pdf_population_section_counts_per_repository_instead_of_rows():
             f'<td class="num">{exceptions}</td>' in section
         )
     assert "population.csv, population.xlsx and findings.json" in section
+
+
+def test_run_cells_are_formatted_once_per_deployment_and_escaped():
+    """A deployment with exceptions under several controls appears in each table with the
+    same cells, formatted once; another deployment (even an equal one) gets its own."""
+    deployment = make_deployment(make_findings(1), repository="acme/<b>", pr_number=7, pr_title="fix & ship")
+    cells = view.RunCells(ZoneInfo("Europe/Berlin"))
+    first = cells.of(deployment)
+    assert cells.of(deployment) == first
+    repository, run, when, pr = first
+    assert repository == "acme/&lt;b&gt;" and "fix &amp; ship" in pr
+    assert when == view.local_time(deployment["created_at"], ZoneInfo("Europe/Berlin"))
+    assert str(deployment["run_id"]) in run
+    other = dict(deployment, repository="acme/other")
+    assert cells.of(other)[0] == "acme/other" and cells.of(deployment) == first

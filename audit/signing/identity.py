@@ -15,20 +15,20 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pyhanko.sign.general import get_pyca_cryptography_hash
-from pyhanko.sign.signers import SimpleSigner
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from audit.errors import UsageError
+
+if TYPE_CHECKING:
+    from pyhanko.sign.signers import SimpleSigner
 
 DEMO_CA_NAME = "soc2-audit DEMO CA — not for production evidence"
 DEMO_SIGNER_NAME = "soc2-audit DEMO signer — not for production evidence"
@@ -80,6 +80,10 @@ class SigningIdentity:
 
     def pyhanko_signer(self) -> SimpleSigner:
         """A pyHanko signer embedding the whole chain in every signature."""
+        from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+        from audit.signing.signer import LoadedKeySigner
+
         key_info = asn1_keys.PrivateKeyInfo.load(
             self.private_key.private_bytes(
                 serialization.Encoding.DER,
@@ -94,25 +98,6 @@ class SigningIdentity:
             cert_registry=SimpleCertificateStore.from_certs(certs),
             loaded_key=self.private_key,
         )
-
-
-class LoadedKeySigner(SimpleSigner):
-    """pyHanko's SimpleSigner, signing with the key object already loaded.
-
-    SimpleSigner loads its private key from DER for every signature, and loading an RSA key
-    validates it: 0.18 s for RSA-3072, several times per package (the PDF signature, its
-    size estimate, report.html, SHA256SUMS). The identity's key was validated once when it
-    was loaded. Mechanisms other than RSA PKCS#1 v1.5 go to SimpleSigner unchanged."""
-
-    def __init__(self, *, loaded_key: object, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._loaded_key = loaded_key
-
-    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
-        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
-        if isinstance(self._loaded_key, rsa.RSAPrivateKey) and mechanism.signature_algo == "rsassa_pkcs1v15":
-            return self._loaded_key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
-        return super().sign_raw(data, digest_algorithm)
 
 
 def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:

@@ -129,3 +129,29 @@ def test_unreadable_key_file_is_a_usage_error(no_key_env, tmp_path, monkeypatch,
     with pytest.raises(UsageError, match="signer.p12") as caught:
         load_identity(demo=False)
     assert PASSWORD not in str(caught.value)
+
+
+def test_the_key_loads_without_pyhanko_imported_while_the_pdf_is_drawn(identity, demo_key_dir, tmp_path):
+    """`soc2-audit report` loads the signing key (made by `identity`) before its capture; pyHanko (0.4 s)
+    is imported only while it waits for the PDF, just before it signs."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from audit.signing import load_identity
+from audit.pipeline import _SigningReadied
+identity = load_identity(demo=True)
+assert identity.certificate is not None
+print(any(name.startswith("pyhanko") for name in sys.modules))
+
+class Drawer:
+    def result(self):
+        return b"pyhanko" if "audit.signing.package" in sys.modules else b"none"
+
+print(_SigningReadied(Drawer()).result().decode())
+"""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AUDIT_DEMO_KEY_DIR": str(demo_key_dir)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "pyhanko"]

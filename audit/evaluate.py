@@ -12,12 +12,17 @@ import functools
 import gc
 import json
 import multiprocessing
+import os
+import pickle
+import queue
 import sqlite3
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from audit.config import Settings
 from audit.controls import CONTROLS, deploy_approvers, evaluate_all, outcome, pr_approvers
@@ -86,8 +91,6 @@ def evaluate_quarter(
     rows: list[tuple] = []
     population = 0
     found = population_keys(db, quarter, settings)
-    start, end = quarter.bounds(settings.timezone)
-    workflows = workflow_texts(db, start, end)
     described: dict[tuple, tuple[str, str | None]] = {}
     # One transaction from the deletion to the last verdict: the verdicts go to the store in
     # batches as the deployments are judged, so a quarter's 500,000 are never all in memory,
@@ -96,7 +99,7 @@ def evaluate_quarter(
     with db.atomic():
         _delete_quarter(db, "verdicts", label)
         _delete_quarter(db, "population", label)
-        for member, facts, verdicts in _judged(db, found, settings, workflows, label):
+        for member, facts, verdicts in _judged(db, found, settings, label):
             population += 1
             described[member] = facts
             for verdict_row in verdicts:
@@ -136,14 +139,12 @@ Judged = tuple[tuple[str, int, str], tuple[str, str | None], list[tuple]]
 as JSON for the `population` table, and its verdict rows (`VERDICT_COLUMNS`)."""
 
 
-def _judgements(
-    index: _EvidenceIndex, keys: list[dict], settings: Settings, workflows: dict, label: str
-) -> Iterator[Judged]:
+def _judgements(index: _EvidenceIndex, keys: list[dict], settings: Settings, label: str) -> Iterator[Judged]:
     """Each deployment of `keys`, in order, assembled from the index and judged."""
     for key in keys:
         deployment = index.deployment(key)
         review = emergency_facts(deployment, settings)
-        facts = deployment_facts(deployment, workflows.get((deployment.repository, deployment.run_id)))
+        facts = deployment_facts(deployment, index.workflows.get((deployment.repository, deployment.run_id)))
         yield (
             (deployment.repository, deployment.run_id, deployment.environment),
             (_facts_json(facts), None if review is None else _facts_json(review)),
@@ -163,76 +164,124 @@ def _judgements(
         )
 
 
+def _judged_slices(
+    conn: sqlite3.Connection, slices: list[list[dict]], settings: Settings, label: str
+) -> Iterator[list[Judged]]:
+    """Each slice read from the store through `conn` and judged, in order; only one slice's
+    evidence is held at a time."""
+    store_wide = _StoreWide(conn)
+    for keys in slices:
+        yield list(_judgements(_EvidenceIndex(conn, keys, store_wide), keys, settings, label))
+
+
 JUDGED_BESIDE_FROM = 2_000
-"""Deployments from which the later part of a quarter is judged by a forked process."""
-
-_SENT_TOGETHER = 1_000
-"""Deployments judged beside per message back: neither side pickles the whole part at once."""
+"""Deployments from which a forked process judges part of the quarter beside the evaluating one."""
 
 
-def _judged(db, keys: list[dict], settings: Settings, workflows: dict, label: str) -> Iterator[Judged]:
-    """Every deployment of `keys` judged, oldest first.
+def _judged_beside(number: int) -> bool:
+    """Whether the process beside judges slice `number`: three of every five, since the
+    evaluating process also writes every verdict."""
+    return number % 5 in (1, 3, 4)
 
-    Judging is pure computation over the evidence read once (`_EvidenceIndex`), so from
-    `JUDGED_BESIDE_FROM` deployments a process forked after the read judges the later three
-    fifths while this one judges the earlier two and writes its verdicts; the later ones'
-    verdicts follow in order, so the store gets the same rows in the same order as judged
-    here alone. Only this process touches the store. An error beside is raised here (the
-    quarter's transaction rolls back); an error here stops the process beside."""
-    index, ordered = _indexed(db, keys)
-    if len(ordered) < JUDGED_BESIDE_FROM or "fork" not in multiprocessing.get_all_start_methods():
-        yield from _judgements(index, ordered, settings, workflows, label)
+
+_AHEAD = 2
+"""Judged slices the process beside may hold, pickled, before the evaluation takes them: it
+judges on instead of waiting for each slice to be read, and its memory stays bounded."""
+
+
+def _judged(db, keys: list[dict], settings: Settings, label: str) -> Iterator[Judged]:
+    """Every deployment of `keys` judged, oldest first, slice by slice (`EVALUATION_SLICE`).
+
+    Judging is pure computation over the evidence, so from `JUDGED_BESIDE_FROM` deployments a
+    forked process reads and judges three slices of every five (`_judged_beside`) while this one
+    reads and judges the other two and writes every verdict; the slices judged beside are
+    taken in their turn, so the store gets the same rows in the same order as judged here
+    alone. Only this process writes the store. An error beside is raised here (the quarter's
+    transaction rolls back); an error here stops the process beside."""
+    slices = _sliced(_oldest_first(db.conn, keys))
+    store = _store_beside(db)
+    if len(keys) < JUDGED_BESIDE_FROM or store is None or "fork" not in multiprocessing.get_all_start_methods():
+        for judged in _judged_slices(db.conn, slices, settings, label):
+            yield from judged
         return
-    half = len(ordered) * 2 // 5  # this process also writes every verdict: it judges the smaller part
     context = multiprocessing.get_context("fork")
-    ours, theirs = context.Pipe()
-    beside = context.Process(
+    ours, theirs = context.Pipe(duplex=False)
+    process = context.Process(
         target=_judge_beside,
-        args=(theirs, index, ordered[half:], settings, workflows, label),
+        args=(theirs, store, [part for number, part in enumerate(slices) if _judged_beside(number)], settings, label),
         name="soc2-audit-evaluate",
         daemon=True,
     )
-    beside.start()
+    process.start()
     theirs.close()
+    store_wide = _StoreWide(db.conn)
     try:
-        yield from _judgements(index, ordered[:half], settings, workflows, label)
-        while True:
+        for number, part in enumerate(slices):
+            if not _judged_beside(number):
+                yield from _judgements(_EvidenceIndex(db.conn, part, store_wide), part, settings, label)
+                continue
             try:
                 kind, payload = ours.recv()
             except (EOFError, ConnectionResetError):
-                beside.join()
+                process.join()
                 raise RuntimeError(
-                    f"the process judging the later part of the quarter ended without its verdicts "
-                    f"(exit code {beside.exitcode})"
+                    f"the process judging part of the quarter beside ended without its verdicts "
+                    f"(exit code {process.exitcode})"
                 ) from None
             if kind == "error":
                 raise payload
-            if kind == "done":
-                break
             yield from payload
     finally:
-        if beside.is_alive():
-            beside.terminate()
-        beside.join()
+        if process.is_alive():
+            process.terminate()
+        process.join()
         ours.close()
 
 
-def _judge_beside(
-    connection: Connection, index: _EvidenceIndex, keys: list[dict], settings: Settings, workflows: dict, label: str
-) -> None:
-    """The forked judge: its deployments' judgements, sent back in order. It never touches the
-    store (its connection belongs to the process that forked it)."""
+def _store_beside(db) -> str | None:
+    """The store's file as a URI for a read-only connection of the process beside, or None
+    when the store cannot be read beside the evaluation's open transaction.
+
+    Only in WAL mode: a reader there sees the last commit and never blocks the writer (with a
+    rollback journal, its shared lock would stop this process spilling or committing). The
+    evaluation takes the write lock (deleting the quarter's verdicts) before it forks and
+    keeps it until its commit, after the last slice judged beside is received: no one commits
+    evidence meanwhile, so the process beside reads exactly the evidence this one reads, and
+    the evaluation itself writes only derived tables, which judging never reads."""
+    journal_mode = db.conn.execute("pragma journal_mode").fetchone()[0]
+    path = next((file for _, name, file in db.conn.execute("pragma database_list") if name == "main"), "")
+    if journal_mode.lower() != "wal" or not path:
+        return None
+    return Path(path).as_uri() + "?mode=ro"
+
+
+def _judge_beside(connection: Connection, store: str, slices: list[list[dict]], settings: Settings, label: str) -> None:
+    """The forked judge: its slices read through a read-only connection of its own and judged,
+    each sent back pickled as one message, in order.
+
+    SQLite connections must not cross a fork: the one inherited is never used here. A thread
+    sends, so judging goes on while the evaluation is busy with its own slices (`_AHEAD`)."""
+    pending: queue.Queue[bytes] = queue.Queue(maxsize=_AHEAD)
+
+    def send() -> None:
+        try:
+            while True:
+                connection.send_bytes(pending.get())
+                pending.task_done()
+        except (BrokenPipeError, ConnectionResetError):
+            os._exit(0)  # the evaluation stopped without us: it has its own error to show
+
+    threading.Thread(target=send, daemon=True).start()
     try:
-        # All judged before the first send: a send waits until the evaluation reads, which it
-        # does once its own part is judged.
-        judged = list(_judgements(index, keys, settings, workflows, label))
-        for start in range(0, len(judged), _SENT_TOGETHER):
-            connection.send(("judged", judged[start : start + _SENT_TOGETHER]))
-        connection.send(("done", None))
-    except (BrokenPipeError, ConnectionResetError):
-        return  # the evaluation stopped without us: it has its own error to show
+        conn = sqlite3.connect(store, uri=True)
+        try:
+            for judged in _judged_slices(conn, slices, settings, label):
+                pending.put(pickle.dumps(("judged", judged), pickle.HIGHEST_PROTOCOL))
+        finally:
+            conn.close()
     except BaseException as error:  # noqa: BLE001 - every failure goes back to the evaluation
-        connection.send(("error", transportable(error)))
+        pending.put(pickle.dumps(("error", transportable(error))))
+    pending.join()  # every message sent before the process ends
 
 
 def deployment_facts(evidence: DeploymentEvidence, workflow_text: str | None) -> dict:
@@ -298,18 +347,6 @@ def stored_population(db, quarter: Period | Quarter) -> list[tuple[dict, dict | 
         )
     )
     return members
-
-
-def workflow_texts(db, start, end) -> dict:
-    """(repository, run_id) -> the text of the run's workflow file at its commit, where captured."""
-    rows = db.conn.execute(
-        "select r.repository, r.run_id, b.text from workflow_runs r "
-        "join workflow_files f on f.repository = r.repository and f.path = r.path and f.commit_sha = r.head_sha "
-        "join workflow_blobs b on b.repository = f.repository and b.blob_sha = f.blob_sha "
-        "where r.created_at >= ? and r.created_at < ?",
-        [iso_z(start), iso_z(end)],
-    )
-    return {(repository, run_id): text for repository, run_id, text in rows}
 
 
 VERDICT_BATCH = 10_000
@@ -401,23 +438,71 @@ def load_deployments(
 ) -> Iterator[DeploymentEvidence]:
     """Assemble each deployment of the quarter from the store, oldest first.
 
-    The evidence is read in one query per table for the whole population (not per
-    deployment): a quarter of 10,000 deployments loads in seconds. `keys`: the population
-    when the caller already computed it.
+    The evidence is read slice by slice (`EVALUATION_SLICE`), one query per table for each
+    slice (not per deployment): a quarter of 10,000 deployments loads in seconds. `keys`: the
+    population when the caller already computed it.
     """
     if keys is None:
         keys = population_keys(db, quarter, settings)
-    index, ordered = _indexed(db, keys)
-    for key in ordered:
-        yield index.deployment(key)
+    store_wide = _StoreWide(db.conn)
+    for part in _sliced(_oldest_first(db.conn, keys)):
+        index = _EvidenceIndex(db.conn, part, store_wide)
+        for key in part:
+            yield index.deployment(key)
 
 
-def _indexed(db, keys: list[dict]) -> tuple[_EvidenceIndex, list[dict]]:
-    """The evidence of `keys` read once, and the keys oldest first. Ordered before any record
-    is built, so records can be built one at a time: a caller that judges each deployment and
-    lets it go never holds the whole quarter's records."""
-    index = _EvidenceIndex(db, keys)
-    return index, sorted(keys, key=index.order)
+EVALUATION_SLICE = 2_000
+"""Deployments whose evidence is read and judged together.
+
+A slice's evidence takes about 10 kB a deployment in memory, so a judging process holds 20 MB
+of it whatever the quarter's size (the whole of a 50,000-deployment quarter was 500 MB, and
+twice that with the forked judge copying the pages it read). Each slice costs one query per
+evidence table, about a hundredth of a second: fewer, larger slices save nothing measurable,
+and smaller ones let the two judging processes share the last slices more evenly."""
+
+
+def _sliced(keys: list[dict]) -> list[list[dict]]:
+    return [keys[start : start + EVALUATION_SLICE] for start in range(0, len(keys), EVALUATION_SLICE)]
+
+
+def _oldest_first(conn: sqlite3.Connection, keys: list[dict]) -> list[dict]:
+    """`keys` in judging order: their run's creation, then repository, run id and environment.
+
+    Known before any evidence is read, from one narrow query (the runs' creation times), so
+    the quarter can be read slice by slice and still be judged in the order of one read."""
+    _fill_keys(conn, keys)
+    created = {
+        (repository, run_id): parse(created_at)
+        for repository, run_id, created_at in conn.execute(
+            f"select w.repository, w.run_id, w.created_at from workflow_runs w join {RUNS_OF_KEYS} k "
+            "using (repository, run_id)"
+        )
+    }
+    return sorted(
+        keys,
+        key=lambda key: (
+            created[(key["repository"], key["run_id"])],
+            key["repository"],
+            key["run_id"],
+            key["environment"],
+        ),
+    )
+
+
+RUNS_OF_KEYS = "(select distinct repository, run_id from temp.evaluation_keys)"
+"""The runs of the keys being read (`_fill_keys`), to join evidence tables with."""
+
+
+def _fill_keys(conn: sqlite3.Connection, keys: list[dict]) -> None:
+    """`temp.evaluation_keys` holds exactly `keys`: the evidence is read by joining it."""
+    conn.execute(
+        "create temp table if not exists evaluation_keys (repository text, run_id integer, deployment_id integer)"
+    )
+    conn.execute("delete from temp.evaluation_keys")
+    conn.executemany(
+        "insert into temp.evaluation_keys values (?, ?, ?)",
+        [(k["repository"], k["run_id"], k["deployment_id"]) for k in keys],
+    )
 
 
 RUN_COLUMNS = ", ".join(
@@ -467,37 +552,57 @@ PULL_REQUEST_COLUMNS = ", ".join(
 """The columns the evidence records are built from: never GitHub's `raw` JSON, kilobytes a row."""
 
 
-class _EvidenceIndex:
-    """Every stored row the population's evidence needs, grouped by what it belongs to."""
+class _StoreWide:
+    """The rows every deployment's evidence may need, whatever its run: refused lookups,
+    default branches, environments' required reviewers. Read once per judging process."""
 
-    def __init__(self, db, keys: list[dict]):
-        db.execute(
-            "create temp table if not exists evaluation_keys (repository text, run_id integer, deployment_id integer)"
+    def __init__(self, conn: sqlite3.Connection):
+        self.gaps = _grouped(
+            _rows(
+                conn,
+                "select repository, piece, subject, coalesce(rest_error, graphql_error) as reason, permission "
+                "from degraded_lookups where outcome = 'unavailable'",
+            ),
+            "repository",
+            "subject",
         )
-        db.execute("delete from temp.evaluation_keys")
-        db.conn.executemany(
-            "insert into temp.evaluation_keys values (?, ?, ?)",
-            [(k["repository"], k["run_id"], k["deployment_id"]) for k in keys],
-        )
-        runs_of_keys = "(select distinct repository, run_id from temp.evaluation_keys)"
+        self.default_branches = {
+            r["full_name"]: r["default_branch"]
+            for r in _rows(conn, "select full_name, default_branch from repositories")
+        }
+        self.required_reviewers = {
+            (r["repository"], r["environment"]): r["required_reviewers"]
+            for r in _rows(
+                conn,
+                "select repository, environment, required_reviewers from environment_snapshots order by captured_at",
+            )
+        }
+
+
+class _EvidenceIndex:
+    """Every stored row the evidence of `keys` (a slice of the population) needs, grouped by what it
+    belongs to; the tables about the whole store come from `store_wide`, read once."""
+
+    def __init__(self, conn: sqlite3.Connection, keys: list[dict], store_wide: _StoreWide):
+        _fill_keys(conn, keys)
         self.runs = {
             (r["repository"], r["run_id"]): r
             for r in _rows(
-                db, f"select {RUN_COLUMNS} from workflow_runs w join {runs_of_keys} k using (repository, run_id)"
+                conn, f"select {RUN_COLUMNS} from workflow_runs w join {RUNS_OF_KEYS} k using (repository, run_id)"
             )
         }
         self.deployments = {
             r["deployment_id"]: r
             for r in _rows(
-                db,
+                conn,
                 "select d.deployment_id, d.job_id, d.statuses_captured_at from deployments d "
                 "join temp.evaluation_keys k using (deployment_id)",
             )
         }
         self.jobs = _grouped(
             _rows(
-                db,
-                f"select {JOB_COLUMNS} from jobs j join {runs_of_keys} k using (repository, run_id) "
+                conn,
+                f"select {JOB_COLUMNS} from jobs j join {RUNS_OF_KEYS} k using (repository, run_id) "
                 "order by j.run_attempt, j.job_id",
             ),
             "repository",
@@ -506,23 +611,23 @@ class _EvidenceIndex:
         self.jobs_by_id = {
             r["job_id"]: r
             for r in _rows(
-                db,
+                conn,
                 f"select {JOB_COLUMNS} from jobs j join deployments d on d.job_id = j.job_id "
                 "join temp.evaluation_keys k on k.deployment_id = d.deployment_id",
             )
         }
         self.captures = _grouped(
             _rows(
-                db,
+                conn,
                 "select c.repository, c.run_id, c.what from run_captures c "
-                f"join {runs_of_keys} k using (repository, run_id)",
+                f"join {RUNS_OF_KEYS} k using (repository, run_id)",
             ),
             "repository",
             "run_id",
         )
         self.statuses = _grouped(
             _rows(
-                db,
+                conn,
                 "select s.deployment_id, s.status_id, s.state, s.created_at, s.node_id from deployment_statuses s "
                 "join temp.evaluation_keys k using (deployment_id) "
                 "order by s.created_at, s.status_key",
@@ -531,19 +636,19 @@ class _EvidenceIndex:
         )
         self.approvals = _grouped(
             _rows(
-                db,
+                conn,
                 "select a.repository, a.run_id, a.user, a.state, a.environments, a.comment "
-                f"from approvals a join {runs_of_keys} k using (repository, run_id) order by a.seq",
+                f"from approvals a join {RUNS_OF_KEYS} k using (repository, run_id) order by a.seq",
             ),
             "repository",
             "run_id",
         )
         self.artifacts = _grouped(
             _rows(
-                db,
+                conn,
                 "select a.artifact_id, a.repository, a.run_id, a.name, a.capture_status, a.scan_format, "
                 "a.capture_detail, a.sha256, a.scan_gaps "
-                f"from artifacts a join {runs_of_keys} k using (repository, run_id) "
+                f"from artifacts a join {RUNS_OF_KEYS} k using (repository, run_id) "
                 "order by a.artifact_id",
             ),
             "repository",
@@ -551,9 +656,9 @@ class _EvidenceIndex:
         )
         self.findings = _grouped(
             _rows(
-                db,
+                conn,
                 "select f.artifact_id, f.tool, f.severity, f.rule_id, f.title, f.location "
-                f"from scan_findings f join artifacts a using (artifact_id) join {runs_of_keys} k "
+                f"from scan_findings f join artifacts a using (artifact_id) join {RUNS_OF_KEYS} k "
                 "on k.repository = a.repository and k.run_id = a.run_id order by f.seq",
             ),
             "artifact_id",
@@ -561,29 +666,29 @@ class _EvidenceIndex:
         self.commit_pulls = {
             (r["repository"], r["sha"]): json.loads(r["pr_numbers"])
             for r in _rows(
-                db,
+                conn,
                 "select c.repository, c.sha, c.pr_numbers from commit_pulls c "
                 "join workflow_runs w on w.repository = c.repository and w.head_sha = c.sha "
-                f"join {runs_of_keys} k on k.repository = w.repository and k.run_id = w.run_id",
+                f"join {RUNS_OF_KEYS} k on k.repository = w.repository and k.run_id = w.run_id",
             )
         }
-        db.execute("create temp table if not exists evaluation_pulls (repository text, number integer)")
-        db.execute("delete from temp.evaluation_pulls")
-        db.conn.executemany(
+        conn.execute("create temp table if not exists evaluation_pulls (repository text, number integer)")
+        conn.execute("delete from temp.evaluation_pulls")
+        conn.executemany(
             "insert into temp.evaluation_pulls values (?, ?)",
             sorted({(repository, n) for (repository, _), numbers in self.commit_pulls.items() for n in numbers}),
         )
         self.pull_requests = {
             (r["repository"], r["number"]): r
             for r in _rows(
-                db,
+                conn,
                 f"select {PULL_REQUEST_COLUMNS} from pull_requests p "
                 "join temp.evaluation_pulls k using (repository, number)",
             )
         }
         self.reviews = _grouped(
             _rows(
-                db,
+                conn,
                 "select r.repository, r.pr_number, r.review_id, r.user, r.state, r.submitted_at, r.commit_id "
                 "from reviews r join temp.evaluation_pulls k "
                 "on k.repository = r.repository and k.number = r.pr_number order by r.submitted_at, r.review_id",
@@ -591,29 +696,20 @@ class _EvidenceIndex:
             "repository",
             "pr_number",
         )
-        self.gaps = _grouped(
-            _rows(
-                db,
-                "select repository, piece, subject, coalesce(rest_error, graphql_error) as reason, permission "
-                "from degraded_lookups where outcome = 'unavailable'",
-            ),
-            "repository",
-            "subject",
-        )
-        self.default_branches = {
-            r["full_name"]: r["default_branch"] for r in _rows(db, "select full_name, default_branch from repositories")
-        }
-        self.required_reviewers = {
-            (r["repository"], r["environment"]): r["required_reviewers"]
-            for r in _rows(
-                db, "select repository, environment, required_reviewers from environment_snapshots order by captured_at"
+        self.workflows = {
+            (repository, run_id): text
+            for repository, run_id, text in conn.execute(
+                "select r.repository, r.run_id, b.text from workflow_runs r "
+                f"join {RUNS_OF_KEYS} k using (repository, run_id) "
+                "join workflow_files f "
+                "on f.repository = r.repository and f.path = r.path and f.commit_sha = r.head_sha "
+                "join workflow_blobs b on b.repository = f.repository and b.blob_sha = f.blob_sha"
             )
         }
-
-    def order(self, key: dict) -> tuple:
-        """Oldest first: the run's creation, then repository, run id and environment."""
-        run = self.runs[(key["repository"], key["run_id"])]
-        return parse(run["created_at"]), key["repository"], key["run_id"], key["environment"]
+        """(repository, run_id) -> the text of the run's workflow file at its commit, where captured."""
+        self.gaps = store_wide.gaps
+        self.default_branches = store_wide.default_branches
+        self.required_reviewers = store_wide.required_reviewers
 
     def deployment(self, key: dict) -> DeploymentEvidence:
         repository, run_id, environment = key["repository"], key["run_id"], key["environment"]
@@ -737,10 +833,10 @@ class _EvidenceIndex:
             )
 
 
-def _rows(db, sql: str) -> sqlite3.Cursor:
+def _rows(conn: sqlite3.Connection, sql: str) -> sqlite3.Cursor:
     """The rows of `sql` as `sqlite3.Row` (read by column name, built in C): sqlite-utils'
     `query` builds a dict per row in Python, a quarter of the evidence loading's time."""
-    cursor = db.conn.cursor()
+    cursor = conn.cursor()
     cursor.row_factory = sqlite3.Row
     return cursor.execute(sql)
 

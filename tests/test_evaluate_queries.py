@@ -1,9 +1,11 @@
 """Evaluation and the findings read the store in a fixed number of statements, whatever the
-population's size, with Python's cycle collector paused while the quarter's records are built,
-and `soc2-audit evaluate` starts without the GitHub client or the renderers.
+population's size (per slice of `EVALUATION_SLICE` deployments, more than these quarters
+have), with Python's cycle collector paused while the quarter's records are built, and
+`soc2-audit evaluate` starts without the GitHub client or the renderers; sliced and judged
+in two processes, the store gets the same rows in the same order.
 
 Loading evidence one deployment at a time (N+1 queries) is what makes a 10,000-deployment
-quarter slow; `load_deployments` reads each table once for the whole population, and the
+quarter slow; `load_deployments` reads each table once per slice of the population, and the
 findings read back what evaluation stored instead of loading the evidence a second time.
 Counted with SQLite's own trace callback on two synthetic quarters of different sizes.
 """
@@ -11,6 +13,7 @@ Counted with SQLite's own trace callback on two synthetic quarters of different 
 from __future__ import annotations
 
 import gc
+import json
 import multiprocessing
 import os
 import shutil
@@ -26,6 +29,7 @@ from audit.config import Settings
 from audit.evaluate import evaluate_quarter
 from audit.findings import build_findings
 from audit.period import Period
+from audit.times import parse
 from tests.conftest import clean_env
 from tests.synthetic_store import build_store
 
@@ -112,23 +116,78 @@ def _judge_recording_pids(monkeypatch, record, *, fail_beside: str | None = None
     monkeypatch.setattr(audit.evaluate, "evaluate_all", recording)
 
 
-def test_judged_in_two_processes_the_store_gets_the_same_rows_in_the_same_order(tmp_path, monkeypatch):
-    alone, beside = tmp_path / "alone.db", tmp_path / "beside.db"
-    build_store(alone, deployments=400).close()
-    shutil.copy(alone, beside)
+def _judged_order(db) -> list[tuple]:
+    """The deployments in the order their verdicts were stored."""
+    order: list[tuple] = []
+    for key in db.execute("select repository, run_id, environment from verdicts order by rowid"):
+        if not order or order[-1] != key:
+            order.append(key)
+    return order
+
+
+def _oldest_first(db) -> list[tuple]:
+    """The population's deployments by their run's creation, then key: the order they are judged in."""
+    facts = [json.loads(row[0]) for row in db.execute("select facts from population")]
+    return [
+        (f["repository"], f["run_id"], f["environment"])
+        for f in sorted(facts, key=lambda f: (parse(f["created_at"]), f["repository"], f["run_id"], f["environment"]))
+    ]
+
+
+def _record_slices(monkeypatch, record) -> None:
+    """Each slice of evidence read, as "process id, deployments" lines in `record`."""
+    index = audit.evaluate._EvidenceIndex
+
+    def recording(conn, keys, store_wide):
+        with record.open("a") as slices:
+            slices.write(f"{os.getpid()} {len(keys)}\n")
+        return index(conn, keys, store_wide)
+
+    monkeypatch.setattr(audit.evaluate, "_EvidenceIndex", recording)
+
+
+def test_judged_in_slices_and_two_processes_the_store_gets_the_same_rows_in_the_same_order(tmp_path, monkeypatch):
+    alone, sliced = tmp_path / "alone.db", tmp_path / "sliced.db"
+    build_store(alone, deployments=60).close()
+    shutil.copy(alone, sliced)
     monkeypatch.setattr(audit.evaluate, "JUDGED_BESIDE_FROM", 10**9)
     db = sqlite_utils.Database(alone)
     expected = evaluate_quarter(db, QUARTER, Settings(), demo=True, evaluated_at="2024-07-01T00:00:00Z")
     stored_alone = _stored(db)
     monkeypatch.setattr(audit.evaluate, "JUDGED_BESIDE_FROM", 0)
+    monkeypatch.setattr(audit.evaluate, "EVALUATION_SLICE", 7)
     _judge_recording_pids(monkeypatch, tmp_path / "pids")
-    db = sqlite_utils.Database(beside)
+    _record_slices(monkeypatch, tmp_path / "slices")
+    db = sqlite_utils.Database(sliced)
     summary = evaluate_quarter(db, QUARTER, Settings(), demo=True, evaluated_at="2024-07-01T00:00:00Z")
     assert summary == expected
-    assert _stored(db) == stored_alone and len(stored_alone[1]) == summary.population > 100
+    assert _stored(db) == stored_alone and len(stored_alone[1]) == summary.population > 40
+    assert _judged_order(db) == _oldest_first(db) != sorted(_oldest_first(db)), "oldest first, not by key"
     pids = (tmp_path / "pids").read_text().split()
     assert str(os.getpid()) in pids and len(set(pids)) == 2, "two processes judged"
+    slices = [line.split() for line in (tmp_path / "slices").read_text().splitlines()]
+    sizes = sorted(int(size) for _, size in slices)  # the two processes' lines interleave
+    assert sum(sizes) == summary.population and set(sizes[1:]) == {7}, "read slice by slice"
+    judged_here = sum(1 for pid, _ in slices if pid == str(os.getpid()))
+    assert 2 <= judged_here < len(slices) - 2, "each process read several slices"
     assert multiprocessing.active_children() == []
+
+
+def test_a_store_without_a_write_ahead_log_is_judged_in_one_process(tmp_path, monkeypatch):
+    """With a rollback journal, a reader beside the evaluation's open transaction would stop it
+    from writing: the quarter is judged in the evaluating process alone, slice by slice."""
+    build_store(tmp_path / "evidence.db", deployments=40).close()
+    db = sqlite_utils.Database(tmp_path / "evidence.db")
+    assert db.execute("pragma journal_mode").fetchone()[0] == "wal"
+    expected = evaluate_quarter(db, QUARTER, Settings(), demo=True, evaluated_at="2024-07-01T00:00:00Z")
+    stored = _stored(db)
+    db.execute("pragma journal_mode=delete")
+    monkeypatch.setattr(audit.evaluate, "JUDGED_BESIDE_FROM", 0)
+    monkeypatch.setattr(audit.evaluate, "EVALUATION_SLICE", 7)
+    _judge_recording_pids(monkeypatch, tmp_path / "pids")
+    assert evaluate_quarter(db, QUARTER, Settings(), demo=True, evaluated_at="2024-07-01T00:00:00Z") == expected
+    assert _stored(db) == stored
+    assert set((tmp_path / "pids").read_text().split()) == {str(os.getpid())}
 
 
 @pytest.mark.parametrize("failure", ["raise", "kill"])
@@ -137,6 +196,7 @@ def test_a_failure_beside_fails_the_evaluation_and_keeps_the_previous_one(tmp_pa
     evaluate_quarter(db, QUARTER, Settings(), demo=True)
     previous = _stored(db)
     monkeypatch.setattr(audit.evaluate, "JUDGED_BESIDE_FROM", 0)
+    monkeypatch.setattr(audit.evaluate, "EVALUATION_SLICE", 10)
     _judge_recording_pids(monkeypatch, tmp_path / "pids", fail_beside=failure)
     expected = ValueError if failure == "raise" else RuntimeError
     with pytest.raises(expected, match="a control broke beside" if failure == "raise" else "exit code -9"):

@@ -12,6 +12,7 @@ import functools
 import gc
 import json
 import multiprocessing
+import operator
 import os
 import pickle
 import queue
@@ -21,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -157,7 +159,7 @@ def _judgements(index: _EvidenceIndex, keys: list[dict], settings: Settings, lab
                     control_id,
                     verdict.verdict,
                     verdict.detail,
-                    _evidence_json(list(verdict.evidence)),
+                    _evidence_json(verdict.evidence),
                 )
                 for control_id, verdict in evaluate_all(deployment, settings).items()
             ],
@@ -364,8 +366,12 @@ def _insert_verdicts(db, rows: list[tuple]) -> None:
 _facts_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 """Compact JSON keeping the keys' order: findings.json lists a deployment's fields in it."""
 
-_evidence_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
-"""`store.to_json` with its encoder built once: it is called for each of a quarter's 100,000 verdicts."""
+
+def _evidence_json(evidence: tuple[str, ...]) -> str:
+    """`store.to_json` of a verdict's evidence, a list of strings, joined directly from each
+    string's JSON (the encoder's own function): the same text in a third of the encoder's time,
+    for each of a quarter's 100,000 verdicts."""
+    return "[" + ",".join(map(encode_basestring, evidence)) + "]"
 
 
 def _delete_quarter(db, table: str, label: str) -> None:
@@ -857,9 +863,9 @@ def _names(stored: str) -> tuple[str, ...]:
 def _grouped(rows, *key_columns: str) -> dict:
     """Rows grouped by their key columns, keeping the query's order within each group."""
     groups: dict = defaultdict(list)
+    key = operator.itemgetter(*key_columns)  # one column: its value; more: a tuple of them
     for row in rows:
-        key = row[key_columns[0]] if len(key_columns) == 1 else tuple(row[c] for c in key_columns)
-        groups[key].append(row)
+        groups[key(row)].append(row)
     return groups
 
 

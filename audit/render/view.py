@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from markupsafe import Markup, escape
 
@@ -410,20 +410,29 @@ def _response_cell(response: dict | None, zone: tzinfo) -> str:
     return f'<td><div class="response">{_shown(response["response"])}<span class="who">{who}</span></div></td>'
 
 
-def _exception_row(item: dict, responses: int, cells: RunCells) -> str:
-    result = item["result"]
-    repository, run, when, pr = cells.of(item["deployment"])
+class ExceptionItem(NamedTuple):
+    """One exception of one control: a tuple, not a dict, as a 50,000-deployment quarter has
+    a quarter of a million of them while report.html is written."""
+
+    deployment: dict
+    result: dict
+    response: dict | None
+
+
+def _exception_row(item: ExceptionItem, responses: int, cells: RunCells) -> str:
+    result = item.result
+    repository, run, when, pr = cells.of(item.deployment)
     return (
         f'      <tr>\n        <td class="mono">{repository}</td>\n'
         f"        <td>{run}</td>\n"
         f"        <td>{when}</td>\n"
         f"        <td>{_VERDICT_TAGS[result['verdict']]}</td>\n"
         f"        <td>{_shown(result['detail'])}{pr}</td>\n"
-        f"{_response_cell(item['response'], cells.zone) if responses else ''}      </tr>"
+        f"{_response_cell(item.response, cells.zone) if responses else ''}      </tr>"
     )
 
 
-def exception_table_rows(items: list[dict], *, responses: int, cells: RunCells) -> Iterator[Markup]:
+def exception_table_rows(items: list[ExceptionItem], *, responses: int, cells: RunCells) -> Iterator[Markup]:
     """A control's exceptions table's rows (items of `exception_groups`): the run, the verdict
     and its detail with the PR, and, when the control has any management response
     (`responses`), a cell with this exception's."""
@@ -435,7 +444,7 @@ BRIEF_CHUNK = 100
 paragraph of thousands of items does not) and break cleanly across pages."""
 
 
-def brief_lines(items: list[dict]) -> list[dict]:
+def brief_lines(items: list[ExceptionItem]) -> list[dict]:
     """Exceptions in brief, as running text: ``{"repository", "verdict", "runs"}`` per
     repository and verdict, where `runs` reads "50012 50015·2 …" (run id, then ·attempt when
     a re-run) in ascending run id, at most `BRIEF_CHUNK` per entry.
@@ -447,11 +456,11 @@ def brief_lines(items: list[dict]) -> list[dict]:
     in an index."""
     groups: dict[tuple[str, str], list[tuple[int, int, str]]] = {}
     for item in items:
-        deployment = item["deployment"]
+        deployment = item.deployment
         attempt = deployment.get("run_attempt")
         run_id = deployment["run_id"]
         run = f"{run_id}" + (f"·{attempt}" if attempt and attempt > 1 else "")
-        key = (deployment["repository"], item["result"]["verdict"])
+        key = (deployment["repository"], item.result["verdict"])
         groups.setdefault(key, []).append((run_id, attempt or 1, run))
     lines: list[dict] = []
     for repository, verdict in sorted(groups, key=lambda key: (key[0], EXCEPTION_VERDICTS.index(key[1]))):
@@ -474,11 +483,7 @@ def exception_groups(findings: dict, limit: int | None) -> list[dict]:
     for control in findings["controls"]:
         control_id = control["id"]
         items = [
-            {
-                "deployment": d,
-                "result": d["controls"][control_id],
-                "response": (d.get("responses") or {}).get(control_id),
-            }
+            ExceptionItem(d, d["controls"][control_id], (d.get("responses") or {}).get(control_id))
             for d in findings["deployments"]
             if d["controls"].get(control_id, {}).get("verdict") in EXCEPTION_VERDICTS
         ]
@@ -488,7 +493,7 @@ def exception_groups(findings: dict, limit: int | None) -> list[dict]:
                 "control": control,
                 "entries": entries,
                 "brief": brief_lines(items[len(entries.rows) :]),
-                "responses": sum(1 for item in items if item["response"]),
+                "responses": sum(1 for item in items if item.response),
             }
         )
     return groups

@@ -84,7 +84,7 @@ def test_synthetic_findings_are_deterministic():
 def test_brief_lines_group_by_repository_and_verdict_in_run_order():
     def item(repository, run_id, attempt, verdict):
         deployment = {"repository": repository, "run_id": run_id, "run_attempt": attempt}
-        return {"deployment": deployment, "result": {"verdict": verdict}}
+        return view.ExceptionItem(deployment, {"verdict": verdict}, None)
 
     items = [
         item("acme/web", 30, 1, "fail"),

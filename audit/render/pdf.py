@@ -156,6 +156,49 @@ def _page_references_cached():
         pydyf.PDF.page_references = original
 
 
+_KEPT_DATA = "_soc2_data"
+
+
+def _data_kept(stream: pydyf.Stream) -> bytes:
+    """`pydyf.Stream.data`, serialised and compressed the first time it is asked for."""
+    kept = stream.__dict__.get(_KEPT_DATA)
+    if kept is None:
+        kept = stream.__dict__[_KEPT_DATA] = _STREAM_DATA.__get__(stream)
+    return kept
+
+
+_STREAM_DATA: property = pydyf.Stream.data
+
+
+@contextmanager
+def _streams_serialised_once():
+    """pydyf serialises and compresses every stream twice when it writes a PDF with a file
+    identifier, which PDF/A requires: once to write the stream, once more to hash every
+    object for the identifier. At 10,000 deployments that was about a sixth of drawing and
+    writing the PDF (every page's drawing operators converted to bytes again, every
+    attachment compressed again).
+
+    For the duration of the block, while pydyf writes a PDF (when every stream is complete),
+    each stream's bytes are kept from the first time to the second, then let go."""
+    original_write = pydyf.PDF.write
+
+    def write(pdf: pydyf.PDF, *args, **kwargs):
+        data = pydyf.Stream.data
+        pydyf.Stream.data = property(_data_kept)
+        try:
+            return original_write(pdf, *args, **kwargs)
+        finally:
+            pydyf.Stream.data = data
+            for written in pdf.objects:
+                written.__dict__.pop(_KEPT_DATA, None)
+
+    pydyf.PDF.write = write
+    try:
+        yield
+    finally:
+        pydyf.PDF.write = original_write
+
+
 @contextmanager
 def _quiet_weasyprint():
     """Hold back WeasyPrint's log lines while it renders; pass them on at DEBUG level."""
@@ -241,6 +284,7 @@ def write(
         _source_date_epoch(stamp),
         _stream_compression(STREAM_COMPRESSION_LEVEL),
         _page_references_cached(),
+        _streams_serialised_once(),
     ):
         pdf = laid_out.document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=attachments)
     if fetcher.refused:

@@ -294,6 +294,29 @@ def test_page_references_are_built_once_per_page_count_with_the_same_bytes(hosti
     assert pdf_module.write(laid_out, **attachments) == cached
 
 
+def test_each_stream_is_serialised_once_with_the_same_bytes(hostile_findings, monkeypatch):
+    """pydyf serialises every stream twice for PDF/A's file identifier; while the report
+    writes, the first bytes are kept for the second time, and the PDF is the same."""
+    import pydyf
+
+    laid_out = pdf_module.lay_out(hostile_findings, population_pdf_limit=POPULATION_LIMIT)
+    attachments = {"population_csv": b"csv", "findings_json": b"{}", "population_xlsx": b"xlsx"}
+    original, original_write = pydyf.Stream.data, pydyf.PDF.write
+    serialised: dict[int, int] = {}
+
+    def counted(stream):
+        serialised[id(stream)] = serialised.get(id(stream), 0) + 1
+        return original.__get__(stream)
+
+    monkeypatch.setattr(pdf_module, "_STREAM_DATA", property(counted))
+    kept = pdf_module.write(laid_out, **attachments)
+    assert pydyf.Stream.data is original and pydyf.PDF.write is original_write  # put back
+    assert len(serialised) > 3 and set(serialised.values()) == {1}  # every stream, once
+
+    monkeypatch.setattr(pdf_module, "_streams_serialised_once", lambda: contextlib.nullcontext())
+    assert pdf_module.write(laid_out, **attachments) == kept
+
+
 def test_without_fork_the_pdf_is_drawn_here_with_the_same_bytes(package, hostile_findings, tmp_path, monkeypatch):
     """Where fork is unavailable, the PDF is laid out and drawn in this process: same bytes."""
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])

@@ -73,3 +73,27 @@ def test_each_cell_reads_back_as_the_value_it_is():
     assert row["repository"] == first["repository"]
     second = dict(zip(header, (cell.value for cell in population[3]), strict=True))
     assert second["pr_number"] == findings["deployments"][1]["pr_number"]
+
+
+def test_parts_are_zipped_at_our_level():
+    """XlsxWriter zips at zlib's default level; the report swaps in level 1 while it writes.
+    If an XlsxWriter release stops zipping through `zipfile.ZipFile`, the swap no longer
+    reaches it and this fails."""
+    import zipfile
+    import zlib
+
+    import xlsxwriter.workbook
+
+    from audit.render.workbook import ZIP_COMPRESSION_LEVEL
+
+    data = population_xlsx_bytes(make_findings(40))
+    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile  # put back
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+        content = archive.read(info)
+
+    def deflated(level: int) -> int:
+        compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+        return len(compressor.compress(content) + compressor.flush())
+
+    assert info.compress_size == deflated(ZIP_COMPRESSION_LEVEL) != deflated(6)

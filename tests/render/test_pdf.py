@@ -324,3 +324,32 @@ def test_without_fork_the_pdf_is_drawn_here_with_the_same_bytes(package, hostile
     assert multiprocessing.active_children() == []
     for name, path in written.items():
         assert path.read_bytes() == package[name].read_bytes(), name
+
+
+def test_files_are_written_with_the_cycle_collector_off_and_left_as_found(hostile_findings, tmp_path, monkeypatch):
+    """The collector walks every object alive at each full collection, and a file's own
+    long-lived objects pile up while it is written (XlsxWriter's hyperlinks): it is off while
+    the files are written, the findings frozen, and both as they were afterwards."""
+    import gc
+
+    seen: list[tuple[bool, int]] = []
+
+    def recording(findings, path):
+        seen.append((gc.isenabled(), gc.get_freeze_count()))
+        path.write_bytes(b"x")
+
+    class Drawer:
+        def lay_out(self, html_text, generated_at):
+            pass
+
+        def attachment_written(self, name, path):
+            pass
+
+        def result(self):
+            return b"%PDF-"
+
+    monkeypatch.setattr(render_module, "WRITERS", dict.fromkeys(render_module.WRITERS, recording))
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    write_report(hostile_findings, tmp_path, drawer=Drawer())
+    assert len(seen) == 4 and all(not enabled and frozen > 0 for enabled, frozen in seen)
+    assert gc.isenabled() and gc.get_freeze_count() == 0

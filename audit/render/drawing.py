@@ -23,6 +23,7 @@ runs here, one step after another, with the same bytes.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import tempfile
 from collections.abc import Iterator
@@ -113,7 +114,13 @@ class _ForkedDrawer:
 
 
 def _draw(connection: Connection) -> None:
-    """The PDF process: import WeasyPrint, lay out what arrives, draw it, send the bytes."""
+    """The PDF process: import WeasyPrint, lay out what arrives, draw it, send the bytes.
+
+    It runs without Python's cycle collector: a layout is hundreds of thousands of boxes
+    alive until the PDF is written, which each full collection walked again (at 50,000
+    deployments layout and drawing took 14.0 + 10.2 s of CPU with it, 11.1 + 8.4 s without,
+    for 11 MB more at the peak); the process ends once the PDF is sent."""
+    gc.disable()
     try:
         from audit.render import pdf
 

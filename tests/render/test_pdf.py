@@ -190,6 +190,20 @@ def test_the_pdf_process_failure_fails_the_render(hostile_findings, tmp_path, mo
     assert (tmp_path / "report.html").exists()  # what was written beside it is kept
 
 
+def test_the_pdf_process_runs_without_the_cycle_collector(hostile_findings, tmp_path, monkeypatch):
+    """A layout's boxes live until the PDF is written: the PDF process does not walk them
+    again and again (and the render's own process is left as it was)."""
+    import gc
+
+    def telling(*args, **kwargs):
+        raise ValueError(f"collector on: {gc.isenabled()}")
+
+    monkeypatch.setattr(pdf_module, "write", telling)
+    with pytest.raises(ValueError, match="collector on: False"):
+        write_report(hostile_findings, tmp_path)
+    assert gc.isenabled()
+
+
 def test_an_unpicklable_error_in_the_pdf_process_is_named(hostile_findings, tmp_path, monkeypatch):
     class Unpicklable(Exception):
         def __reduce__(self):

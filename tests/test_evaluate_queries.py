@@ -29,6 +29,7 @@ from audit.config import Settings
 from audit.evaluate import evaluate_quarter
 from audit.findings import build_findings
 from audit.period import Period
+from audit.store import to_json
 from audit.times import parse
 from tests.conftest import clean_env
 from tests.synthetic_store import build_store
@@ -239,3 +240,10 @@ def test_the_evaluate_command_imports_neither_the_github_client_nor_a_renderer(t
     }
     assert {"audit", "sqlite_utils"} <= imported, "the trace lists what the process imported"
     assert not imported & {"github", "requests", "jwt", "weasyprint", "pyhanko", "openpyxl", "xlsxwriter", "jinja2"}
+
+
+@pytest.mark.parametrize(
+    "evidence", [(), ("reviews:1",), ("approvals:run 7", 'quote " backslash \\ é \u2028 \x01 tab\t', "jobs:2")]
+)
+def test_a_verdicts_evidence_is_stored_as_store_to_json_writes_it(evidence):
+    assert audit.evaluate._evidence_json(evidence) == to_json(list(evidence))

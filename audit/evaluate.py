@@ -267,12 +267,14 @@ def _judge_beside(connection: Connection, store: str, slices: list[list[dict]], 
     pending: queue.Queue[bytes] = queue.Queue(maxsize=_AHEAD)
 
     def send() -> None:
+        """Sends until a send fails, then ends the process at once: either the evaluation has
+        stopped (it has its own error to show) or it sees the pipe close and fails."""
         try:
             while True:
                 connection.send_bytes(pending.get())
                 pending.task_done()
-        except (BrokenPipeError, ConnectionResetError):
-            os._exit(0)  # the evaluation stopped without us: it has its own error to show
+        finally:
+            os._exit(1)
 
     threading.Thread(target=send, daemon=True).start()
     try:

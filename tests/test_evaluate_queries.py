@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import shutil
 import signal
@@ -202,6 +203,34 @@ def test_a_failure_beside_fails_the_evaluation_and_keeps_the_previous_one(tmp_pa
     expected = ValueError if failure == "raise" else RuntimeError
     with pytest.raises(expected, match="a control broke beside" if failure == "raise" else "exit code -9"):
         evaluate_quarter(db, QUARTER, Settings(), demo=True)
+    assert _stored(db) == previous
+    assert multiprocessing.active_children() == []
+
+
+def test_a_failed_send_beside_fails_the_evaluation_instead_of_leaving_it_waiting(tmp_path, monkeypatch):
+    """A send that fails beside for another reason than the evaluation having gone ends that
+    process, so the evaluation sees the pipe close instead of waiting for slices forever."""
+    db = build_store(tmp_path / "evidence.db", deployments=100)
+    evaluate_quarter(db, QUARTER, Settings(), demo=True)
+    previous = _stored(db)
+    monkeypatch.setattr(audit.evaluate, "JUDGED_BESIDE_FROM", 0)
+    monkeypatch.setattr(audit.evaluate, "EVALUATION_SLICE", 10)
+
+    def failing(*args, **kwargs):  # only the process beside sends: the evaluation's end only reads
+        raise OSError("the pipe is on fire")
+
+    def waited_too_long(*_):
+        raise TimeoutError("still waiting for the process beside")
+
+    monkeypatch.setattr(multiprocessing.connection.Connection, "send_bytes", failing)
+    handler = signal.signal(signal.SIGALRM, waited_too_long)
+    signal.alarm(30)
+    try:
+        with pytest.raises(RuntimeError, match="exit code 1"):
+            evaluate_quarter(db, QUARTER, Settings(), demo=True)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, handler)
     assert _stored(db) == previous
     assert multiprocessing.active_children() == []
 

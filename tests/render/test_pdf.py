@@ -343,13 +343,22 @@ def test_without_fork_the_pdf_is_drawn_here_with_the_same_bytes(package, hostile
 def test_files_are_written_with_the_cycle_collector_off_and_left_as_found(hostile_findings, tmp_path, monkeypatch):
     """The collector walks every object alive at each full collection, and a file's own
     long-lived objects pile up while it is written (XlsxWriter's hyperlinks): it is off while
-    the files are written, the findings frozen, and both as they were afterwards."""
+    the files are written, the findings frozen, what a writer left in reference cycles is
+    collected before the next one, and both are as they were afterwards."""
     import gc
+    import weakref
 
-    seen: list[tuple[bool, int]] = []
+    seen: list[tuple[bool, int, bool]] = []
+    left: list[weakref.ref] = []
+
+    class Cycle:
+        pass
 
     def recording(findings, path):
-        seen.append((gc.isenabled(), gc.get_freeze_count()))
+        seen.append((gc.isenabled(), gc.get_freeze_count(), any(ref() is not None for ref in left)))
+        cycle = Cycle()
+        cycle.itself = cycle  # what a writer leaves in a reference cycle (XlsxWriter's workbook)
+        left.append(weakref.ref(cycle))
         path.write_bytes(b"x")
 
     class Drawer:
@@ -365,5 +374,5 @@ def test_files_are_written_with_the_cycle_collector_off_and_left_as_found(hostil
     monkeypatch.setattr(render_module, "WRITERS", dict.fromkeys(render_module.WRITERS, recording))
     assert gc.isenabled() and gc.get_freeze_count() == 0
     write_report(hostile_findings, tmp_path, drawer=Drawer())
-    assert len(seen) == 4 and all(not enabled and frozen > 0 for enabled, frozen in seen)
+    assert len(seen) == 4 and all(not enabled and frozen > 0 and not kept for enabled, frozen, kept in seen)
     assert gc.isenabled() and gc.get_freeze_count() == 0

@@ -1,9 +1,10 @@
 """GitHub going away mid-capture: the run stops within --max-wait, and loses nothing.
 
-The fake server is really stopped (connections refused) while an artifact download is in
-flight. The circuit breaker counts outage failures across requests, so the run stops after
-at most MAX_RETRIES + 1 failed attempts in a row or --max-wait seconds of waiting on them,
-whichever comes first, instead of spending every remaining request's own retries. Nothing
+The fake server fails every request from the moment an artifact download is in flight, then
+is really stopped (connections refused). The circuit breaker counts outage failures across
+requests, so the run stops after at most MAX_RETRIES + 1 failed attempts in a row or
+--max-wait seconds of waiting on them, whichever comes first, instead of spending every
+remaining request's own retries. Nothing
 that failed because of the outage is recorded as expired or unreadable: the resumed run
 fetches it, and its verdicts equal a clean run's.
 """
@@ -23,12 +24,18 @@ WAIT = re.compile(r"^GitHub: .*; retrying in (?P<seconds>[\d.]+) s$")
 
 
 def kill_when_requested(server: FakeGitHub, path_regex: str) -> threading.Thread:
-    """Stop the server (for good) as soon as a request for `path_regex` arrives."""
+    """Stop the server (for good) as soon as a request for `path_regex` arrives.
+
+    From that moment every request fails: a 502 until the server has stopped, then a refused
+    connection. Stopping alone left a window (the server finishing its loop, up to half a
+    second on a busy machine) in which it still answered requests sent after the outage
+    began, and such an answer rightly tells the breaker GitHub is back."""
     trigger = server.add_fault(path_regex, None, delay=0.5)
 
     def watch() -> None:
         while trigger.fired == 0:
-            threading.Event().wait(0.01)
+            threading.Event().wait(0.001)
+        server.add_fault(r"", 502, times=None)
         server.stop()
 
     watcher = threading.Thread(target=watch, daemon=True)

@@ -232,7 +232,10 @@ class CaptureStore:
         upsert_all(self.db, "degraded_lookups", [row])
 
     def degraded_reasons(self, extraction_id: int) -> list[str]:
-        """The distinct refusals one extraction met, e.g. "jobs read over REST: FORBIDDEN … (checks: read)"."""
+        """The distinct refusals one extraction met, e.g. "jobs read over REST: FORBIDDEN … (checks: read)".
+
+        A lookup recorded without a permission was not refused for want of one (GitHub answered
+        what the endpoint does not document): its reason names no permission at all."""
         rows = self.db.query(
             "select piece, outcome, coalesce(rest_error, graphql_error) as error, permission, count(*) as lookups "
             "from degraded_lookups where extraction_id = ? group by piece, outcome, permission "
@@ -242,7 +245,8 @@ class CaptureStore:
         return [
             f"{row['lookups']} {row['piece'].replace('_', ' ')} "
             + ("unavailable" if row["outcome"] == "unavailable" else "read over REST")
-            + f" ({row['error']}; missing permission: {row['permission'] or 'none named'})"
+            + f" ({row['error']}"
+            + (f"; missing permission: {row['permission']})" if row["permission"] else ")")
             for row in rows
         ]
 

@@ -143,6 +143,12 @@ def test_unreadable_answers_are_degraded_lookups_that_name_what_was_wrong_and_no
     }
 
 
+def test_the_extract_line_says_what_was_unreadable_and_claims_no_missing_permission(captured) -> None:
+    reasons = captured["summary"].degraded_reasons
+    assert reasons and all("permission" not in reason for reason in reasons), reasons
+    assert any("body is null" in reason for reason in reasons), reasons
+
+
 def test_runs_with_an_unreadable_piece_are_not_marked_captured(captured) -> None:
     broken = captured["broken"]
     assert set(broken) <= captured["clean_marked"]

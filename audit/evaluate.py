@@ -9,7 +9,6 @@ extraction. Controls are pure; this module only reads the store and writes verdi
 from __future__ import annotations
 
 import functools
-import gc
 import json
 import multiprocessing
 import operator
@@ -20,12 +19,12 @@ import sqlite3
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from audit.collector import no_cycle_collection
 from audit.config import Settings
 from audit.controls import CONTROLS, deploy_approvers, evaluate_all, outcome, pr_approvers
 from audit.controls.change_emergency_reviewed import emergency_review
@@ -62,24 +61,6 @@ class EvaluationSummary:
     counts: dict[str, dict[str, int]]
     """control id -> verdict -> number of deployments."""
     evaluated_at: str
-
-
-@contextmanager
-def no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector paused while a quarter's records are built.
-
-    Loading evidence and judging it makes a million small objects and no reference cycles;
-    each collection of the oldest generation walks every object alive, which cost a third
-    of the evaluation's time at 10,000 deployments. Reference counting still frees
-    everything; collection resumes (if it was on) when the block ends.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @no_cycle_collection()

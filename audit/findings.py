@@ -11,6 +11,7 @@ import json
 from importlib import metadata
 
 from audit import __version__
+from audit.collector import no_cycle_collection
 from audit.config import Settings
 from audit.controls import CONTROLS, criteria
 from audit.documents import check_findings
@@ -18,7 +19,6 @@ from audit.errors import UsageError
 from audit.evaluate import (
     extractions_overlapping,
     load_deployments,
-    no_cycle_collection,
     stored_population,
     stored_verdicts,
 )

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from audit.collector import no_cycle_collection
 from audit.render.drawing import ATTACHMENTS, PdfDrawer, pdf_drawer
 from audit.render.html import iter_html, pdf_html, render_html
 from audit.render.tables import (
@@ -95,14 +96,11 @@ def _out_of_the_collectors_sight() -> Iterator[None]:
     findings stay frozen out of sight. The findings are handed back (`gc.unfreeze`) and
     collection resumes (if it was on) when the block ends, so a process that goes on (the
     tests) collects as usual."""
-    enabled = gc.isenabled()
     gc.freeze()
-    gc.disable()
     try:
-        yield
+        with no_cycle_collection():
+            yield
     finally:
-        if enabled:
-            gc.enable()
         gc.unfreeze()
 
 

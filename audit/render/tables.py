@@ -16,8 +16,8 @@ Only text cells are neutralised; numbers (`run_id`, `pr_number`) are written as 
 `findings.json` is the findings dict as JSON (UTF-8, `ensure_ascii=False`), its top-level
 keys in contract order, indented by 2, except that each deployment is one line: a diff of two
 quarters' files then shows one line per changed deployment, and Python's C encoder writes a
-line (indenting needs its pure-Python one, which took 0.9 s at 10,000 deployments and 6.6 s at
-50,000, against 0.3 s and ... s this way). It reads back to an equal dict.
+line (indenting needs its pure-Python one: at 10,000 deployments 1.27 s against 0.46 s this
+way, the same dict read back). It reads back to an equal dict.
 """
 
 from __future__ import annotations

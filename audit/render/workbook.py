@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +34,10 @@ from datetime import UTC, datetime
 import xlsxwriter
 import xlsxwriter.workbook
 from xlsxwriter.format import Format
+from xlsxwriter.url import Url
+from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.xmlwriter import XMLwriter
 
 from audit.render.tables import POPULATION_COLUMNS, control_ids
 from audit.render.view import EXCEPTION_VERDICTS, safe_url
@@ -56,7 +60,18 @@ _OPTIONS = {
 
 class _Sheet:
     """One worksheet written row by row: a bold frozen header, the run id linked to its run
-    while Excel's link limits allow, a filter over every row written."""
+    while Excel's link limits allow, a filter over every row written.
+
+    XlsxWriter makes the workbook (its parts, styles, relationships, the header row); the
+    data rows are written here as the same XML XlsxWriter's `constant_memory` mode writes,
+    straight into the worksheet's row file. XlsxWriter spends about 14 µs on a cell (argument
+    checks, a cell tuple, the row buffered and written back out attribute by attribute): at
+    10,000 deployments the workbook has 540,000 cells and took 7.6 s of CPU, the longest
+    task of the render's own process. tests/render/test_workbook.py checks the bytes are the
+    ones XlsxWriter writes cell by cell (`write_string`, `write_number`, `write_url`); a row
+    holding a value XlsxWriter treats specially (a string shaped like rich-text XML, one
+    longer than a cell holds, any type but text and numbers) is written by
+    XlsxWriter itself."""
 
     def __init__(
         self,
@@ -73,57 +88,124 @@ class _Sheet:
         self.link_column = link_column
         self.link_format = formats["link"]
         self.rows = 0
-        self.links = 0
+        self.links = _LinksByRow(link_column)
         for column, name in enumerate(columns):
             self.sheet.set_column(column, column, widths.get(name, 14))
         self.sheet.freeze_panes(1, 0)
         self.sheet.write_row(0, 0, columns, formats["header"])
+        self.sheet._write_single_row(1)  # the header goes out; the rows after it are written here
+        self.sheet.hyperlinks = self.links
+        self.cell_names = [xl_col_to_name(column) for column in range(self.columns)]
+        self.link_style = f' s="{self.link_format._get_xf_index()}"'
 
     def append(self, values: list, html_url: str | None) -> None:
-        """One row, each cell written by the method of its type.
-
-        The same cells as `write_row` with the workbook's conversions off (None and "" stay
-        empty, strings stay strings), without its dispatch on every cell: at 10,000
-        deployments the workbook has 540,000 cells."""
+        """One row: None and "" are empty cells, strings stay strings, numbers numbers, a
+        list or tuple is its items joined by `;`; the run id is linked to `html_url` while
+        Excel's limits leave room."""
         self.rows += 1
         row, sheet = self.rows, self.sheet
+        if sheet._check_dimensions(row, 0):
+            return  # past Excel's last row, dropped as XlsxWriter drops it
+        sheet.previous_row = row
         linked = self._linkable(html_url)
+        number = row + 1
+        cells = []
         for column, value in enumerate(values):
-            if value is None or (linked and column == self.link_column):
-                continue  # an empty cell; the linked run id is written below, with its link
             kind = value.__class__
             if kind is list or kind is tuple:
                 value, kind = ";".join(map(str, value)), str
             if kind is str:
                 if not value:
                     continue
-                if value.startswith("<r>") and value.endswith("</r>"):
-                    # XlsxWriter copies such a string into the sheet as ready-made rich-text XML,
-                    # unescaped (a branch named so could add cells, formulas included); written as
-                    # three plain runs of the same text, it is escaped like any other.
-                    sheet.write_rich_string(row, column, value[:1], value[1:2], value[2:])
-                else:
-                    sheet.write_string(row, column, value)
-            elif kind is int or kind is float:
-                sheet.write_number(row, column, value)
+                body = _string_cell(value)
+            elif kind is int or (kind is float and math.isfinite(value)):
+                body = f"><v>{value:.16G}</v></c>"
+            elif value is None:
+                continue
             else:
-                sheet.write(row, column, value)
+                body = None
+            if body is None:
+                self._append_by_xlsxwriter(row, values, html_url if linked else None)
+                return
+            style = self.link_style if linked and column == self.link_column else ""
+            cells.append(f'<c r="{self.cell_names[column]}{number}"{style}{body}')
+        sheet.fh.write(f'<row r="{number}">{"".join(cells)}</row>')
         if linked:
-            run_id = values[self.link_column]
-            self.links += 1
-            sheet.write_url(row, self.link_column, html_url, self.link_format, str(run_id))
-            sheet.write(row, self.link_column, run_id, self.link_format)  # the run id stays a number
+            self.links[row] = html_url
+
+    def _append_by_xlsxwriter(self, row: int, values: list, html_url: str | None) -> None:
+        """The row written by XlsxWriter's own methods, for the values it treats specially."""
+        sheet = self.sheet
+        for column, value in enumerate(values):
+            if isinstance(value, list | tuple):
+                value = ";".join(map(str, value))
+            if value is None or value == "":
+                continue
+            if isinstance(value, str) and value.startswith("<r>") and value.endswith("</r>"):
+                # XlsxWriter copies such a string into the sheet as ready-made rich-text XML,
+                # unescaped (a branch named so could add cells, formulas included); written as
+                # three plain runs of the same text, it is escaped like any other.
+                sheet.write_rich_string(row, column, value[:1], value[1:2], value[2:])
+            else:
+                style = self.link_format if html_url is not None and column == self.link_column else None
+                sheet.write(row, column, value, style)
+        sheet._write_single_row(row + 1)
+        if html_url is not None:
+            self.links[row] = html_url
 
     def _linkable(self, html_url: str | None) -> bool:
         """Whether Excel's limits leave room for this link (per sheet, and its length in UTF-16)."""
         return (
             html_url is not None
-            and self.links < MAX_LINKS_PER_SHEET
+            and len(self.links) < MAX_LINKS_PER_SHEET
             and len(html_url.encode("utf-16-le")) <= 2 * MAX_LINK_LENGTH
         )
 
     def finish(self) -> None:
         self.sheet.autofilter(0, 0, self.rows, self.columns - 1)
+
+
+_XML = XMLwriter()
+"""XlsxWriter's escaping, for the cells written here."""
+
+
+@functools.lru_cache(maxsize=16_384)
+def _string_cell(value: str) -> str | None:
+    """The end of a string cell's XML after its reference, as XlsxWriter's `constant_memory`
+    mode writes it (control characters as `_xHHHH_`, whitespace kept, `&<>` escaped); None
+    for a string XlsxWriter treats specially. Cached: repositories, environments, verdicts
+    and details repeat from row to row."""
+    if len(value) > _XML_STRING_MAX // 2:
+        return None  # XlsxWriter truncates it to what a cell holds
+    text = _XML._escape_control_characters(value)
+    if text.startswith("<r>") and text.endswith("</r>"):
+        return None
+    preserve = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+    return f' t="inlineStr"><is><t{preserve}>{_XML._escape_data(text)}</t></is></c>'
+
+
+_XML_STRING_MAX = 32_767
+"""Excel's longest cell string (XlsxWriter's `xls_strmax`)."""
+
+
+class _LinksByRow(dict):
+    """A sheet's hyperlinks as XlsxWriter reads them when it closes the sheet (row → {column:
+    Url}), kept as row → link until then.
+
+    XlsxWriter keeps a parsed `Url` of nine attributes for every link until the sheet is
+    closed: at 50,000 deployments 320,000 of them held about 190 MB. Here a link costs one
+    dictionary entry (the link is the findings' own string), and its `Url` is made when
+    XlsxWriter writes the `<hyperlink>` element."""
+
+    def __init__(self, column: int) -> None:
+        super().__init__()
+        self.column = column
+        self._made: tuple[int, dict[int, Url]] | None = None
+
+    def __getitem__(self, row: int) -> dict[int, Url]:
+        if self._made is None or self._made[0] != row:  # XlsxWriter reads each row twice
+            self._made = (row, {self.column: Url(dict.__getitem__(self, row))})
+        return self._made[1]
 
 
 def _sheet_title(index: int, control_id: str) -> str:

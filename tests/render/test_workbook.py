@@ -97,3 +97,73 @@ def test_parts_are_zipped_at_our_level():
         return len(compressor.compress(content) + compressor.flush())
 
     assert info.compress_size == deflated(ZIP_COMPRESSION_LEVEL) != deflated(6)
+
+
+class _CellByCellSheet(workbook._Sheet):
+    """The reference: every cell written by XlsxWriter's own methods, every link by
+    `write_url`, as XlsxWriter documents them."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from collections import defaultdict
+
+        self.sheet.hyperlinks = defaultdict(dict)
+        self.reference_links = 0
+
+    def append(self, values: list, html_url: str | None) -> None:
+        self.rows += 1
+        row, sheet = self.rows, self.sheet
+        linked = (
+            html_url is not None
+            and self.reference_links < workbook.MAX_LINKS_PER_SHEET
+            and len(html_url.encode("utf-16-le")) <= 2 * MAX_LINK_LENGTH
+        )
+        for column, value in enumerate(values):
+            if isinstance(value, list | tuple):
+                value = ";".join(map(str, value))
+            if value is None or value == "" or (linked and column == self.link_column):
+                continue
+            if isinstance(value, str) and value.startswith("<r>") and value.endswith("</r>"):
+                sheet.write_rich_string(row, column, value[:1], value[1:2], value[2:])
+            else:
+                sheet.write(row, column, value)
+        if linked:
+            self.reference_links += 1
+            run_id = values[self.link_column]
+            sheet.write_url(row, self.link_column, html_url, self.link_format, str(run_id))
+            sheet.write(row, self.link_column, run_id, self.link_format)
+
+
+def test_rows_are_the_bytes_xlsxwriter_writes_cell_by_cell(monkeypatch):
+    """The rows written straight into the sheet's XML (audit/render/workbook.py `_Sheet`) are
+    byte for byte what XlsxWriter writes through `write_string`, `write_number` and
+    `write_url`, awkward values included: escapes, control characters, surrounding
+    whitespace, text shaped like rich-text XML or like an escape, strings longer than a cell
+    holds, fractions and long integers, lists, links with anchors and past the per-sheet limit."""
+    findings = make_findings(12)
+    awkward = [
+        "a & b <c> \"d\" 'e'",
+        "bell\x07 and tab\t and nul\x00",
+        "_x0041_ looks like an escape",
+        "  leading and trailing  ",
+        "\nnew line first",
+        '<r><t>x</t></r></is></c><c r="Z2"><f>1+1</f></c>',
+        "é ✓ 𝄞 \u2028",
+        "x" * 40_000,
+        '=HYPERLINK("https://example.com")',
+    ]
+    for deployment, text in zip(findings["deployments"], awkward, strict=False):
+        deployment["head_branch"] = text
+    deployments = findings["deployments"]
+    deployments[2]["pr_number"] = 12.5
+    deployments[3]["pr_approvers"] = ("alice", 7, None)
+    deployments[4]["pr_number"] = 10**17
+    deployments[5]["html_url"] = 'https://github.com/o/r/actions/runs/1#anchor&x="y"'
+    deployments[6]["html_url"] = None
+    monkeypatch.setattr(workbook, "MAX_LINKS_PER_SHEET", 9)
+    written = population_xlsx_bytes(findings)
+    monkeypatch.setattr(workbook, "_Sheet", _CellByCellSheet)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # XlsxWriter warns as it truncates the long string
+        reference = population_xlsx_bytes(findings)
+    assert written == reference

@@ -262,7 +262,7 @@ def _render(
     drawer: PdfDrawer,
 ) -> Path:
     from audit.findings import build_findings
-    from audit.render import write_report
+    from audit.render import start_report
     from audit.store import open_store, snapshot
 
     progress = progress or Silent()
@@ -273,13 +273,26 @@ def _render(
         from audit.demo.organisation import DEMO_ORGANIZATION
 
         organization = DEMO_ORGANIZATION
-    findings = build_findings(
-        db, quarter, settings, organization=organization, **extras.findings_arguments(db, quarter, settings, progress)
-    )
+    # Held in a list the render empties: once the files beside the PDF are written, nothing
+    # holds the findings and they are freed while the PDF process finishes.
+    held = [
+        build_findings(
+            db,
+            quarter,
+            settings,
+            organization=organization,
+            **extras.findings_arguments(db, quarter, settings, progress),
+        )
+    ]
     output_dir.mkdir(parents=True, exist_ok=True)
     for stale in SIGNATURE_FILES:
         (output_dir / stale).unlink(missing_ok=True)
-    write_report(findings, output_dir, population_pdf_limit=settings.population_pdf_limit, drawer=drawer)
+    start_report(
+        held.pop(),
+        output_dir,
+        population_pdf_limit=settings.population_pdf_limit,
+        drawer=drawer,
+    ).finish()
     snapshot(db, output_dir / "evidence.db")
     progress.say(f"rendered {quarter}: {output_dir}")
     return output_dir
@@ -340,16 +353,16 @@ class _SigningReadied:
     def __init__(self, drawer: PdfDrawer) -> None:
         self._drawer = drawer
 
-    def lay_out(self, html_text: str, generated_at: str) -> None:
-        self._drawer.lay_out(html_text, generated_at)
+    def lay_out(self, html_text: str, generated_at: str, destination: Path) -> None:
+        self._drawer.lay_out(html_text, generated_at, destination)
 
     def attachment_written(self, name: str, path: Path) -> None:
         self._drawer.attachment_written(name, path)
 
-    def result(self) -> bytes:
+    def finish(self) -> None:
         import audit.signing.package  # noqa: F401 - imported for `sign`, while the PDF is drawn
 
-        return self._drawer.result()
+        self._drawer.finish()
 
 
 def sign_unsigned(output_dir: Path, *, progress: Reporter | None = None) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "population_rows",
     "render_html",
     "render_pdf",
+    "start_report",
     "write_findings_json",
     "write_population_csv",
     "write_report",
@@ -54,18 +55,45 @@ def write_report(
     The PDF is laid out and drawn by a PDF process (`audit.render.drawing`; `drawer`, when
     the caller forked it before building the findings) while this process writes the other
     four files, the PDF's attachments first. The bytes are the same as written one after
-    another.
+    another. A caller that can let go of the findings before the PDF is done uses
+    `start_report` instead.
     """
+    with ExitStack() as stack:
+        if drawer is None:
+            drawer = stack.enter_context(pdf_drawer())
+        return start_report(
+            findings,
+            output_dir,
+            population_pdf_limit=population_pdf_limit,
+            table_pdf_limit=table_pdf_limit,
+            drawer=drawer,
+        ).finish()
+
+
+PARTIAL_PDF = "report.pdf.partial"
+"""Where the PDF process writes the PDF; renamed report.pdf once every file is written."""
+
+
+def start_report(
+    findings: dict,
+    output_dir: Path,
+    *,
+    population_pdf_limit: int = 0,
+    table_pdf_limit: int = 25,
+    drawer: PdfDrawer,
+) -> PendingPdf:
+    """`write_report` up to the PDF: the PDF's HTML handed to `drawer`, the four other files
+    written. Returns what waits for the PDF, which no longer needs the findings: a caller
+    that does not keep them (`audit.pipeline`) frees them meanwhile, 400 MB at 50,000
+    deployments."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    with ExitStack() as stack:
-        stack.enter_context(_out_of_the_collectors_sight())
-        if drawer is None:
-            drawer = stack.enter_context(pdf_drawer())
+    with _out_of_the_collectors_sight():
         drawer.lay_out(
             pdf_html(findings, population_pdf_limit=population_pdf_limit, table_pdf_limit=table_pdf_limit),
             findings["generated_at"],
+            output_dir / PARTIAL_PDF,
         )
         for name, write in WRITERS.items():
             paths[name] = output_dir / name
@@ -73,10 +101,21 @@ def write_report(
             gc.collect()  # what the writer left in reference cycles (XlsxWriter's workbook) goes now
             if name in ATTACHMENTS:
                 drawer.attachment_written(name, paths[name])
-        report_pdf = drawer.result()
-    paths["report.pdf"] = output_dir / "report.pdf"
-    paths["report.pdf"].write_bytes(report_pdf)
-    return paths
+    return PendingPdf(drawer, output_dir, paths)
+
+
+class PendingPdf:
+    """The render once every file but report.pdf is written."""
+
+    def __init__(self, drawer: PdfDrawer, output_dir: Path, paths: dict[str, Path]) -> None:
+        self.drawer, self.output_dir, self.paths = drawer, output_dir, paths
+
+    def finish(self) -> dict[str, Path]:
+        """Wait for the PDF and name it report.pdf; file name → path of every file written."""
+        self.drawer.finish()
+        written = self.output_dir / "report.pdf"
+        (self.output_dir / PARTIAL_PDF).replace(written)
+        return {**self.paths, "report.pdf": written}
 
 
 @contextmanager

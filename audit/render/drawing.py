@@ -9,16 +9,17 @@ would copy them, page by page, as it read them (CPython's reference counts write
 object read): one copy is held, not two.
 
 The PDF embeds findings.json, population.csv and population.xlsx, which this process writes
-meanwhile: the PDF process reads each when WeasyPrint embeds it, after the pages are drawn,
-once this process has said it is written. It sends the PDF's bytes back, so report.pdf is
-written here, and only when every other file was. Where fork is unavailable, the same work
-runs here, one step after another, with the same bytes.
+meanwhile: the PDF process reads each, piece by piece, once the pages are drawn and this
+process has said it is written. It writes the PDF to the file it was given (never sending
+it back through the pipe: 40 MB at 50,000 deployments, copied three times over); the
+render renames that file report.pdf once every other file is written. Where fork is
+unavailable, the same work runs here, one step after another, with the same bytes.
 
     with pdf_drawer() as drawer:
         findings = build_findings(...)
-        drawer.lay_out(pdf_html(findings), findings["generated_at"])
+        drawer.lay_out(pdf_html(findings), findings["generated_at"], output / "report.pdf.partial")
         ...write findings.json etc., drawer.attachment_written(name, path) after each...
-        report_pdf = drawer.result()
+        drawer.finish()  # report.pdf.partial is complete
 """
 
 from __future__ import annotations
@@ -39,14 +40,16 @@ ATTACHMENTS = ("findings.json", "population.csv", "population.xlsx")
 
 
 class PdfDrawer(Protocol):
-    def lay_out(self, html_text: str, generated_at: str) -> None:
-        """Start laying out the PDF's HTML (`audit.render.html.pdf_html`)."""
+    def lay_out(self, html_text: str, generated_at: str, destination: Path) -> None:
+        """Start laying out the PDF's HTML (`audit.render.html.pdf_html`), to be written to
+        `destination` once every attachment is written."""
 
     def attachment_written(self, name: str, path: Path) -> None:
         """`name` (one of `ATTACHMENTS`) is complete at `path`."""
 
-    def result(self) -> bytes:
-        """The unsigned report.pdf, once every attachment is written; re-raises its error."""
+    def finish(self) -> None:
+        """Wait until the unsigned PDF is complete at its destination; re-raises its error.
+        A drawer that did not finish leaves no file at the destination."""
 
 
 class PdfProcessFailed(RuntimeError):
@@ -74,14 +77,17 @@ class _ForkedDrawer:
         self._process.start()
         theirs.close()
         self._html_path: Path | None = None
+        self._destination: Path | None = None
+        self._finished = False
 
-    def lay_out(self, html_text: str, generated_at: str) -> None:
+    def lay_out(self, html_text: str, generated_at: str, destination: Path) -> None:
         # Handed over in a file, so that sending never waits for the PDF process (still
         # importing WeasyPrint for a small quarter) to read megabytes from the pipe.
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".html", delete=False) as handed_over:
             handed_over.write(html_text)
         self._html_path = Path(handed_over.name)
-        self._send(("lay_out", str(self._html_path), generated_at))
+        self._destination = destination
+        self._send(("lay_out", str(self._html_path), generated_at, str(destination)))
 
     def attachment_written(self, name: str, path: Path) -> None:
         self._send(("written", name, str(path)))
@@ -92,7 +98,7 @@ class _ForkedDrawer:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the PDF process has ended: `result` says how
 
-    def result(self) -> bytes:
+    def finish(self) -> None:
         try:
             kind, payload = self._connection.recv()
         except (EOFError, ConnectionResetError):
@@ -102,7 +108,7 @@ class _ForkedDrawer:
             ) from None
         if kind == "error":
             raise payload
-        return payload
+        self._finished = True
 
     def close(self) -> None:
         if self._process.is_alive():
@@ -111,10 +117,12 @@ class _ForkedDrawer:
         self._connection.close()
         if self._html_path is not None:
             self._html_path.unlink(missing_ok=True)
+        if self._destination is not None and not self._finished:
+            self._destination.unlink(missing_ok=True)  # a PDF left half written
 
 
 def _draw(connection: Connection) -> None:
-    """The PDF process: import WeasyPrint, lay out what arrives, draw it, send the bytes.
+    """The PDF process: import WeasyPrint, lay out what arrives, draw it, write it where told.
 
     It runs without Python's cycle collector: a layout is hundreds of thousands of boxes
     alive until the PDF is written, which each full collection walked again (at 50,000
@@ -124,16 +132,18 @@ def _draw(connection: Connection) -> None:
     try:
         from audit.render import pdf
 
-        _, html_path, generated_at = connection.recv()
+        _, html_path, generated_at, destination = connection.recv()
         laid_out = pdf.lay_out_html(Path(html_path).read_text(encoding="utf-8"), generated_at)
         announced = _Announcements(connection)
-        report_pdf = pdf.write(
-            laid_out,
-            population_csv=_AnnouncedFile(announced, "population.csv"),
-            findings_json=_AnnouncedFile(announced, "findings.json"),
-            population_xlsx=_AnnouncedFile(announced, "population.xlsx"),
-        )
-        connection.send(("pdf", report_pdf))
+        with open(destination, "wb") as target:
+            pdf.write(
+                laid_out,
+                population_csv=_AnnouncedFile(announced, "population.csv"),
+                findings_json=_AnnouncedFile(announced, "findings.json"),
+                population_xlsx=_AnnouncedFile(announced, "population.xlsx"),
+                target=target,
+            )
+        connection.send(("written", destination))
     except (EOFError, ConnectionResetError):
         return  # the render stopped before sending everything: it has its own error to show
     except BaseException as error:  # noqa: BLE001 - every failure goes back to the render
@@ -155,13 +165,29 @@ class _Announcements:
 
 
 class _AnnouncedFile:
-    """An attachment WeasyPrint reads when it embeds it: waits until the file is written."""
+    """An attachment read when the PDF embeds it, piece by piece: waits until the file is written."""
 
     def __init__(self, announced: _Announcements, name: str) -> None:
         self.announced, self.name = announced, name
 
-    def read(self) -> bytes:
-        return self.announced.path(self.name).read_bytes()
+    def chunks(self) -> Iterator[bytes]:
+        return _chunks_of(self.announced.path(self.name))
+
+
+def _chunks_of(path: Path) -> Iterator[bytes]:
+    from audit.render.pdf import ATTACHMENT_CHUNK
+
+    with path.open("rb") as attached:
+        while chunk := attached.read(ATTACHMENT_CHUNK):
+            yield chunk
+
+
+class _FileAttachment:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def chunks(self) -> Iterator[bytes]:
+        return _chunks_of(self.path)
 
 
 class _DrawnHere:
@@ -169,23 +195,31 @@ class _DrawnHere:
 
     def __init__(self) -> None:
         self._laid_out: object = None
+        self._destination: Path | None = None
         self._paths: dict[str, Path] = {}
 
-    def lay_out(self, html_text: str, generated_at: str) -> None:
+    def lay_out(self, html_text: str, generated_at: str, destination: Path) -> None:
         from audit.render import pdf
 
         self._laid_out = pdf.lay_out_html(html_text, generated_at)
+        self._destination = destination
 
     def attachment_written(self, name: str, path: Path) -> None:
         self._paths[name] = path
 
-    def result(self) -> bytes:
+    def finish(self) -> None:
         from audit.render import pdf
 
-        assert isinstance(self._laid_out, pdf.LaidOut)
-        return pdf.write(
-            self._laid_out,
-            population_csv=self._paths["population.csv"].read_bytes(),
-            findings_json=self._paths["findings.json"].read_bytes(),
-            population_xlsx=self._paths["population.xlsx"].read_bytes(),
-        )
+        assert isinstance(self._laid_out, pdf.LaidOut) and self._destination is not None
+        try:
+            with self._destination.open("wb") as target:
+                pdf.write(
+                    self._laid_out,
+                    population_csv=_FileAttachment(self._paths["population.csv"]),
+                    findings_json=_FileAttachment(self._paths["findings.json"]),
+                    population_xlsx=_FileAttachment(self._paths["population.xlsx"]),
+                    target=target,
+                )
+        except BaseException:
+            self._destination.unlink(missing_ok=True)
+            raise

@@ -21,14 +21,16 @@ sentence pointing to the attachments and report.html, which hold everything.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import os
 import zlib
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import pydyf
 import weasyprint
@@ -244,26 +246,93 @@ def lay_out(findings: dict, *, population_pdf_limit: int = 0, table_pdf_limit: i
     return lay_out_html(html_text, findings["generated_at"])
 
 
-class Readable(Protocol):
-    def read(self) -> bytes: ...
+class Chunked(Protocol):
+    """An attachment read piece by piece (a file, perhaps still being written elsewhere)."""
+
+    def chunks(self) -> Iterable[bytes]: ...
+
+
+Attachable = bytes | Chunked
+
+
+ATTACHMENT_CHUNK = 1 << 20
+"""Bytes of an attachment read and compressed at a time."""
+
+
+@dataclass
+class _Embedded:
+    """What an attachment becomes inside the PDF: its bytes compressed as pydyf compresses a
+    stream (`STREAM_COMPRESSION_LEVEL`), their MD5 and their size."""
+
+    compressed: bytes
+    md5: str
+    size: int
+
+    @classmethod
+    def of(cls, content: Attachable) -> _Embedded:
+        compressor = zlib.compressobj(STREAM_COMPRESSION_LEVEL)
+        digest = hashlib.md5(usedforsecurity=False)
+        size, parts = 0, []
+        for chunk in [content] if isinstance(content, bytes) else content.chunks():
+            digest.update(chunk)
+            size += len(chunk)
+            parts.append(compressor.compress(chunk))
+        parts.append(compressor.flush())
+        return cls(b"".join(parts), digest.hexdigest(), size)
+
+
+class _EmbeddedPieceByPiece:
+    """The attachments put into the PDF compressed, never whole in memory.
+
+    WeasyPrint reads an attachment whole, keeps it until the PDF is written and compresses it
+    then: at 50,000 deployments findings.json alone is 109 MB. WeasyPrint is given a
+    placeholder for each attachment instead (it makes the file specification, the PDF/A-3
+    relationship, the embedded-file stream), and this finisher, called by WeasyPrint once
+    the pages are drawn, puts in each stream the attachment compressed piece by piece, with
+    its MD5 and size, as pydyf would have written it: the same bytes
+    (tests/render/test_pdf.py), a tenth of the memory. The finisher is also where the PDF
+    process waits for the attachments still being written."""
+
+    def __init__(self, contents: dict[str, Attachable]) -> None:
+        self.placeholders = {f"soc2-audit attachment {name}".encode(): content for name, content in contents.items()}
+
+    def attachment(self, name: str) -> io.BytesIO:
+        return io.BytesIO(f"soc2-audit attachment {name}".encode())
+
+    def __call__(self, document: object, pdf: pydyf.PDF) -> None:
+        for stream in pdf.objects:
+            if not isinstance(stream, pydyf.Stream) or stream.extra.get("Type") != "/EmbeddedFile":
+                continue
+            content = self.placeholders[stream.stream[0]]
+            embedded = _Embedded.of(content)
+            stream.stream, stream.compress = [embedded.compressed], False
+            stream.extra["Params"]["CheckSum"] = f"<{embedded.md5}>"
+            stream.extra["Params"]["Size"] = embedded.size
+            stream.extra["Filter"] = "/FlateDecode"  # where pydyf puts it: after the others, before Length
 
 
 def write(
     laid_out: LaidOut,
     *,
-    population_csv: bytes | Readable,
-    findings_json: bytes | Readable,
-    population_xlsx: bytes | Readable,
-) -> bytes:
-    """The unsigned report.pdf from its layout, with the three attachments inside.
+    population_csv: Attachable,
+    findings_json: Attachable,
+    population_xlsx: Attachable,
+    target: BinaryIO | None = None,
+) -> bytes | None:
+    """The unsigned report.pdf from its layout, with the three attachments inside: returned,
+    or written to `target`.
 
-    An attachment may be a file object instead of bytes: WeasyPrint reads it after drawing
-    the pages, so a file another process is still writing can be waited for then."""
+    An attachment may be read piece by piece (`Chunked`) instead of given as bytes: it is
+    read after the pages are drawn, so a file another process is still writing can be waited
+    for then, and it is never whole in memory."""
     fetcher, stamp = laid_out.fetcher, laid_out.generated_at
+    embedding = _EmbeddedPieceByPiece(
+        {"population.csv": population_csv, "population.xlsx": population_xlsx, "findings.json": findings_json}
+    )
 
-    def attachment(data: bytes | Readable, name: str, description: str) -> weasyprint.Attachment:
+    def attachment(name: str, description: str) -> weasyprint.Attachment:
         return weasyprint.Attachment(
-            file_obj=io.BytesIO(data) if isinstance(data, bytes) else data,
+            file_obj=embedding.attachment(name),
             url_fetcher=fetcher,
             name=name,
             description=description,
@@ -273,9 +342,9 @@ def write(
         )
 
     attachments = [
-        attachment(population_csv, "population.csv", "One row per deployment with its verdicts"),
-        attachment(population_xlsx, "population.xlsx", "The population and each control's exceptions as a spreadsheet"),
-        attachment(findings_json, "findings.json", "Every verdict, setting and completeness record"),
+        attachment("population.csv", "One row per deployment with its verdicts"),
+        attachment("population.xlsx", "The population and each control's exceptions as a spreadsheet"),
+        attachment("findings.json", "Every verdict, setting and completeness record"),
     ]
     with (
         _quiet_weasyprint(),
@@ -284,7 +353,9 @@ def write(
         _page_references_cached(),
         _streams_serialised_once(),
     ):
-        pdf = laid_out.document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=attachments)
+        pdf = laid_out.document.write_pdf(
+            target, pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=attachments, finisher=embedding
+        )
     if fetcher.refused:
         LOG.warning(
             "refused %d external resource(s) referenced by the report, first: %s",
@@ -309,9 +380,11 @@ def render_pdf(
     are the very bytes beside the PDF); else they are built.
     """
     laid_out = lay_out(findings, population_pdf_limit=population_pdf_limit, table_pdf_limit=table_pdf_limit)
-    return write(
+    pdf = write(
         laid_out,
         population_csv=population_csv_bytes(findings) if population_csv is None else population_csv,
         findings_json=findings_json_bytes(findings) if findings_json is None else findings_json,
         population_xlsx=population_xlsx_bytes(findings) if population_xlsx is None else population_xlsx,
     )
+    assert pdf is not None  # returned, as no target was given
+    return pdf

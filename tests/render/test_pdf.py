@@ -6,6 +6,7 @@ Everything reads one package rendered from hostile findings (see conftest.py).
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import multiprocessing
 import os
@@ -174,6 +175,7 @@ def test_a_failure_beside_the_pdf_fails_the_render_and_stops_the_pdf_process(hos
     with pytest.raises(RuntimeError, match="the spreadsheet writer broke"):
         write_report(hostile_findings, tmp_path)
     assert not (tmp_path / "report.pdf").exists()
+    assert not (tmp_path / "report.pdf.partial").exists()
     assert multiprocessing.active_children() == []
 
 
@@ -187,7 +189,22 @@ def test_the_pdf_process_failure_fails_the_render(hostile_findings, tmp_path, mo
     with pytest.raises(ValueError, match="the drawing broke"):
         write_report(hostile_findings, tmp_path)
     assert not (tmp_path / "report.pdf").exists()
+    assert not (tmp_path / "report.pdf.partial").exists()
     assert (tmp_path / "report.html").exists()  # what was written beside it is kept
+
+
+def test_a_pdf_failing_half_written_leaves_no_file(hostile_findings, tmp_path, monkeypatch):
+    """The PDF process fails after it began writing the PDF (embedding an attachment): the
+    render fails with its error and the half-written file is removed."""
+
+    def broken(self, document, pdf):
+        raise OSError("the disk is full")
+
+    monkeypatch.setattr(pdf_module._EmbeddedPieceByPiece, "__call__", broken)
+    with pytest.raises(OSError, match="the disk is full"):
+        write_report(hostile_findings, tmp_path)
+    assert not (tmp_path / "report.pdf").exists()
+    assert not (tmp_path / "report.pdf.partial").exists()
 
 
 def test_the_pdf_process_runs_without_the_cycle_collector(hostile_findings, tmp_path, monkeypatch):
@@ -243,12 +260,13 @@ def test_handing_the_html_over_never_waits_for_the_pdf_process(hostile_findings,
     monkeypatch.setattr(drawing, "_draw", importing_until_handed_over)
     with drawing.pdf_drawer() as drawer:
         html_text = "<!--" + "x" * 2_000_000 + "--><p>Every exception.</p>"
-        drawer.lay_out(html_text, hostile_findings["generated_at"])
+        drawer.lay_out(html_text, hostile_findings["generated_at"], tmp_path / "drawn.pdf")
         for name in drawing.ATTACHMENTS:
             (tmp_path / name).write_bytes(b"{}")
             drawer.attachment_written(name, tmp_path / name)
         handed_over.set()
-        assert drawer.result().startswith(b"%PDF-")
+        drawer.finish()
+        assert (tmp_path / "drawn.pdf").read_bytes().startswith(b"%PDF-")
     assert list(Path(tempfile.gettempdir()).glob(Path(drawer._html_path).name)) == []
 
 
@@ -331,6 +349,64 @@ def test_each_stream_is_serialised_once_with_the_same_bytes(hostile_findings, mo
     assert pdf_module.write(laid_out, **attachments) == kept
 
 
+def test_attachments_embedded_piece_by_piece_are_the_bytes_weasyprint_embeds(hostile_findings, monkeypatch):
+    """Each attachment is read and compressed a piece at a time into the stream WeasyPrint
+    made for it (its placeholder replaced): the PDF is byte for byte the one WeasyPrint
+    writes when it reads every attachment whole; pieces and bytes give the same PDF."""
+    laid_out = pdf_module.lay_out(hostile_findings, population_pdf_limit=POPULATION_LIMIT)
+    contents = {
+        "population_csv": b"run_id,verdict\n" * 50_000,
+        "findings_json": os.urandom(300_000) + b"{}" * 400_000,
+        "population_xlsx": os.urandom(70_000),
+    }
+
+    class Pieces:
+        def __init__(self, data: bytes) -> None:
+            self.data, self.read = data, 0
+
+        def chunks(self):
+            for start in range(0, len(self.data), 65_536):
+                self.read += 1
+                yield self.data[start : start + 65_536]
+
+    pieces = {name: Pieces(data) for name, data in contents.items()}
+    by_pieces = pdf_module.write(laid_out, **pieces)
+    assert all(piece.read > 1 for piece in pieces.values())
+    assert pdf_module.write(laid_out, **contents) == by_pieces
+
+    class WholeByWeasyPrint(pdf_module._EmbeddedPieceByPiece):
+        def attachment(self, name):
+            return io.BytesIO(contents[name.replace(".", "_")])
+
+        def __call__(self, document, pdf):
+            pass
+
+    monkeypatch.setattr(pdf_module, "_EmbeddedPieceByPiece", WholeByWeasyPrint)
+    assert pdf_module.write(laid_out, **contents) == by_pieces
+
+
+def test_the_findings_are_freed_before_the_pdf_is_finished(hostile_findings, tmp_path):
+    """`start_report` keeps nothing of the findings: a caller that lets go of them (the
+    render, audit/pipeline.py) frees them while the PDF process finishes."""
+    import weakref
+
+    from audit.render import PARTIAL_PDF, start_report
+
+    class Findings(dict):
+        pass
+
+    findings = Findings(hostile_findings)
+    freed = weakref.ref(findings)
+    with drawing.pdf_drawer() as drawer:
+        pending = start_report(findings, tmp_path, population_pdf_limit=POPULATION_LIMIT, drawer=drawer)
+        del findings
+        assert freed() is None
+        written = pending.finish()
+    assert sorted(written) == sorted([*render_module.WRITERS, "report.pdf"])
+    assert written["report.pdf"].read_bytes().startswith(b"%PDF-")
+    assert not (tmp_path / PARTIAL_PDF).exists()
+
+
 def test_without_fork_the_pdf_is_drawn_here_with_the_same_bytes(package, hostile_findings, tmp_path, monkeypatch):
     """Where fork is unavailable, the PDF is laid out and drawn in this process: same bytes."""
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
@@ -362,14 +438,14 @@ def test_files_are_written_with_the_cycle_collector_off_and_left_as_found(hostil
         path.write_bytes(b"x")
 
     class Drawer:
-        def lay_out(self, html_text, generated_at):
-            pass
+        def lay_out(self, html_text, generated_at, destination):
+            self.destination = destination
 
         def attachment_written(self, name, path):
             pass
 
-        def result(self):
-            return b"%PDF-"
+        def finish(self):
+            self.destination.write_bytes(b"%PDF-")
 
     monkeypatch.setattr(render_module, "WRITERS", dict.fromkeys(render_module.WRITERS, recording))
     assert gc.isenabled() and gc.get_freeze_count() == 0

@@ -18,7 +18,7 @@ import queue
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from multiprocessing.connection import Connection
@@ -374,21 +374,27 @@ def _delete_quarter(db, table: str, label: str) -> None:
 def stored_verdicts(db, quarter: Period | Quarter, *, with_evidence: bool = False) -> dict:
     """(repository, run_id, environment) -> {control id: {verdict, detail[, evidence]}}, contract order."""
     order = {control.id: index for index, control in enumerate(CONTROLS)}
+    contract = tuple(order)
     columns = ", ".join(("repository", "run_id", "environment", "control_id", "verdict", "detail"))
     result: dict = {}
-    shared: dict[str, str] = {}  # one string per control id and verdict, not one per row
+    shared: Callable[[str, str], str] = {}.setdefault  # one string per control id and verdict, not one per row
     # Plain tuples from sqlite3: a dict per row (sqlite-utils' `query`) cost half the time for 100,000 verdicts.
     for row in db.conn.execute(
         f"select {columns}{', evidence' if with_evidence else ''} from verdicts where quarter = ?", [str(quarter)]
     ):
-        entry = {"verdict": shared.setdefault(row[4], row[4]), "detail": row[5]}
+        entry = {"verdict": shared(row[4], row[4]), "detail": row[5]}
         if with_evidence:
             entry["evidence"] = json.loads(row[6] or "[]")
-        result.setdefault(row[:3], {})[shared.setdefault(row[3], row[3])] = entry
-    return {
-        key: dict(sorted(value.items(), key=lambda item: order.get(item[0], len(order))))
-        for key, value in result.items()
-    }
+        key = row[:3]
+        controls = result.get(key)
+        if controls is None:
+            controls = result[key] = {}
+        controls[shared(row[3], row[3])] = entry
+    for key, controls in result.items():
+        # The evaluation stores each deployment's verdicts in contract order: sorted only when not.
+        if tuple(controls) != contract:
+            result[key] = dict(sorted(controls.items(), key=lambda item: order.get(item[0], len(order))))
+    return result
 
 
 def extractions_overlapping(db, period: Period | Quarter) -> list[dict]:

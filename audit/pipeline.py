@@ -261,6 +261,7 @@ def _render(
     progress: Reporter | None,
     drawer: PdfDrawer,
 ) -> Path:
+    from audit.documents import check_findings
     from audit.findings import build_findings
     from audit.render import start_report
     from audit.store import open_store, snapshot
@@ -281,6 +282,7 @@ def _render(
             quarter,
             settings,
             organization=organization,
+            check=False,  # checked by `start_report`, once the PDF process has the PDF's HTML
             **extras.findings_arguments(db, quarter, settings, progress),
         )
     ]
@@ -292,6 +294,7 @@ def _render(
         output_dir,
         population_pdf_limit=settings.population_pdf_limit,
         drawer=drawer,
+        check=check_findings,
     ).finish()
     snapshot(db, output_dir / "evidence.db")
     progress.say(f"rendered {quarter}: {output_dir}")

@@ -74,3 +74,24 @@ def test_findings_follow_the_period(half_year):
     assert len(findings["deployments"]) == 40
     quarters = {d["created_at"][:7] for d in findings["deployments"]}
     assert min(quarters) < "2024-04" <= max(quarters)
+
+
+def test_stored_verdicts_come_in_contract_order_however_they_were_stored(tmp_path):
+    """The evaluation stores a deployment's verdicts in contract order and `stored_verdicts`
+    then keeps them as read; verdicts stored in any other order are put back in it."""
+    from audit.controls import CONTROLS
+    from tests.synthetic_store import build_store
+
+    db = build_store(tmp_path / "evidence.db", deployments=300)
+    quarter = Period.parse("2024Q2")
+    evaluate_quarter(db, quarter, Settings(), demo=False)
+    as_evaluated = stored_verdicts(db, quarter)
+    contract = [control.id for control in CONTROLS]
+    assert all(list(controls) == contract for controls in as_evaluated.values())
+    with db.conn:
+        rows = db.conn.execute("select * from verdicts order by rowid").fetchall()
+        db.conn.execute("delete from verdicts")
+        db.conn.executemany(f"insert into verdicts values ({', '.join('?' * len(rows[0]))})", rows[::-1])
+    reversed_order = stored_verdicts(db, quarter)
+    assert reversed_order == as_evaluated
+    assert all(list(controls) == contract for controls in reversed_order.values())

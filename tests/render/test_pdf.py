@@ -385,6 +385,34 @@ def test_attachments_embedded_piece_by_piece_are_the_bytes_weasyprint_embeds(hos
     assert pdf_module.write(laid_out, **contents) == by_pieces
 
 
+def test_the_findings_check_waits_for_the_pdf_html_and_comes_before_any_file(hostile_findings, tmp_path):
+    """The render checks the findings' model once the PDF process has the PDF's HTML (its
+    layout does not wait for the check) and before it writes a file: a failed check leaves
+    the output directory empty."""
+    from audit.render import start_report
+
+    calls: list[str] = []
+
+    class Drawer:
+        def lay_out(self, html_text, generated_at, destination):
+            calls.append("lay_out")
+
+        def attachment_written(self, name, path):
+            calls.append(name)
+
+        def finish(self):
+            calls.append("finish")
+
+    def malformed(findings):
+        calls.append("check")
+        raise ValueError("a malformed document")
+
+    with pytest.raises(ValueError, match="a malformed document"):
+        start_report(hostile_findings, tmp_path, drawer=Drawer(), check=malformed)
+    assert calls == ["lay_out", "check"]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_findings_are_freed_before_the_pdf_is_finished(hostile_findings, tmp_path):
     """`start_report` keeps nothing of the findings: a caller that lets go of them (the
     render, audit/pipeline.py) frees them while the PDF process finishes."""

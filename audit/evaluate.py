@@ -18,7 +18,7 @@ import queue
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from multiprocessing.connection import Connection
@@ -377,7 +377,8 @@ def stored_verdicts(db, quarter: Period | Quarter, *, with_evidence: bool = Fals
     contract = tuple(order)
     columns = ", ".join(("repository", "run_id", "environment", "control_id", "verdict", "detail"))
     result: dict = {}
-    shared: Callable[[str, str], str] = {}.setdefault  # one string per control id and verdict, not one per row
+    strings: dict[str, str] = {}
+    shared = strings.setdefault  # one string per control id and verdict, not one per row
     # Plain tuples from sqlite3: a dict per row (sqlite-utils' `query`) cost half the time for 100,000 verdicts.
     for row in db.conn.execute(
         f"select {columns}{', evidence' if with_evidence else ''} from verdicts where quarter = ?", [str(quarter)]

@@ -47,8 +47,16 @@ def _unknown_if_none(value: object) -> object:
     return "unknown" if value is None else value
 
 
-def _context(findings: dict, *, medium: str, population_limit: int | None, table_limit: int | None) -> dict:
-    context = view.build_context(findings, medium=medium, population_limit=population_limit, table_limit=table_limit)
+def _context(
+    findings: dict, *, medium: str, population_limit: int | None, table_limit: int | None, exception_limit: int | None
+) -> dict:
+    context = view.build_context(
+        findings,
+        medium=medium,
+        population_limit=population_limit,
+        table_limit=table_limit,
+        exception_limit=exception_limit,
+    )
     zone = view.report_zone(findings)
     context["when"] = partial(view.local_time, zone=zone)
     context["safe_url"] = view.safe_url
@@ -74,18 +82,42 @@ def _svg_data_uri(markup: object) -> str:
 
 
 def iter_html(
-    findings: dict, *, medium: str = "html", population_limit: int | None = None, table_limit: int | None = None
+    findings: dict,
+    *,
+    medium: str = "html",
+    population_limit: int | None = None,
+    table_limit: int | None = None,
+    exception_limit: int | None = None,
 ) -> Iterator[str]:
     """The report as a stream of text chunks, so a large population never sits in one string."""
     template = environment().get_template(REPORT_TEMPLATE)
-    context = _context(findings, medium=medium, population_limit=population_limit, table_limit=table_limit)
+    context = _context(
+        findings,
+        medium=medium,
+        population_limit=population_limit,
+        table_limit=table_limit,
+        exception_limit=exception_limit,
+    )
     return template.generate(context)
 
 
-def pdf_html(findings: dict, *, population_pdf_limit: int = 0, table_pdf_limit: int = 25) -> str:
-    """The PDF's HTML: the report with its long lists cut to their limits (WeasyPrint lays it out)."""
+def pdf_html(
+    findings: dict,
+    *,
+    population_pdf_limit: int = 0,
+    table_pdf_limit: int = 25,
+    exception_pdf_limit: int = view.EXCEPTIONS_IN_DETAIL_PDF,
+) -> str:
+    """The PDF's HTML: the report with its long lists cut to their limits (WeasyPrint lays it
+    out), each control's exceptions beyond `exception_pdf_limit` in brief."""
     return "".join(
-        iter_html(findings, medium="pdf", population_limit=population_pdf_limit, table_limit=table_pdf_limit)
+        iter_html(
+            findings,
+            medium="pdf",
+            population_limit=population_pdf_limit,
+            table_limit=table_pdf_limit,
+            exception_limit=min(exception_pdf_limit, table_pdf_limit),
+        )
     )
 
 

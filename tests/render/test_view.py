@@ -140,3 +140,26 @@ def test_run_cells_are_formatted_once_per_deployment_and_escaped():
     assert str(deployment["run_id"]) in run
     other = dict(deployment, repository="acme/other")
     assert cells.of(other)[0] == "acme/other" and cells.of(deployment) == first
+
+
+def test_the_pdf_details_the_first_exceptions_of_each_control_and_names_the_others_in_brief():
+    """The PDF's exception tables hold `EXCEPTIONS_IN_DETAIL_PDF` rows per control; the other
+    exceptions of the control are all named in its brief index."""
+    import re
+
+    from audit.render.html import pdf_html
+
+    findings = synthetic_findings(300)
+    html = pdf_html(findings)
+    groups = view.exception_groups(findings, None)
+    sections = html.split("<h3>C")[1:]
+    for group, section in zip(groups, sections, strict=False):
+        total = group["entries"].total
+        if not total:
+            continue
+        table = section.split("</table>", 1)[0] if "<table" in section else ""
+        detailed = table.count("<tr>") - 1 if table else 0  # less the header row
+        assert detailed == min(total, view.EXCEPTIONS_IN_DETAIL_PDF), group["control"]["id"]
+        named = re.findall(r'<p class="brief-list"><b>[^<]*</b> ([^<]*)</p>', section)
+        assert sum(len(runs.split()) for runs in named) == total - detailed, group["control"]["id"]
+    assert any(group["entries"].total > view.EXCEPTIONS_IN_DETAIL_PDF for group in groups)

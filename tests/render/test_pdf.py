@@ -301,6 +301,37 @@ def test_streams_are_compressed_at_our_zlib_level():
     assert compressed == zlib.compress(content, STREAM_COMPRESSION_LEVEL) != zlib.compress(content, 9)
 
 
+def test_pages_are_compressed_as_drawn_with_the_same_bytes(hostile_findings, monkeypatch):
+    """Each page's drawing operators are compressed once the next page is added, not held
+    until the PDF is written; the PDF is the same as pydyf writes it alone."""
+    import pydyf
+
+    laid_out = pdf_module.lay_out(hostile_findings, population_pdf_limit=POPULATION_LIMIT)
+    attachments = {"population_csv": b"csv", "findings_json": b"{}", "population_xlsx": b"xlsx"}
+    original_write = pydyf.PDF.write
+    held: list[int] = []
+
+    def counting(pdf, *args, **kwargs):
+        pages = [pdf.objects[int(page["Contents"].split()[0])] for page in pdf.objects if _is_page(page)]
+        held.append(sum(1 for stream in pages if stream.compress))  # still a list of operators
+        held.append(len(pages))
+        return original_write(pdf, *args, **kwargs)
+
+    monkeypatch.setattr(pydyf.PDF, "write", counting)
+    drawn = pdf_module.write(laid_out, **attachments)
+    still_operators, pages = held
+    assert pages == len(laid_out.document.pages) > 2 and still_operators == 1  # the last page only
+
+    held.clear()
+    monkeypatch.setattr(pdf_module, "_pages_compressed_as_drawn", lambda: contextlib.nullcontext())
+    assert pdf_module.write(laid_out, **attachments) == drawn
+    assert held == [pages, pages]
+
+
+def _is_page(pdf_object) -> bool:
+    return isinstance(pdf_object, dict) and pdf_object.get("Type") == "/Page"
+
+
 def test_page_references_are_built_once_per_page_count_with_the_same_bytes(hostile_findings, monkeypatch):
     """The tagging asks pydyf for one page's reference per structure element; pydyf rebuilt
     the tuple of every page's at each call. While the report writes, it is built again only
@@ -337,13 +368,14 @@ def test_each_stream_is_serialised_once_with_the_same_bytes(hostile_findings, mo
     serialised: dict[int, int] = {}
 
     def counted(stream):
-        serialised[id(stream)] = serialised.get(id(stream), 0) + 1
+        if stream.compress:  # an attachment or a page already compressed is joined again, not kept
+            serialised[id(stream)] = serialised.get(id(stream), 0) + 1
         return original.__get__(stream)
 
     monkeypatch.setattr(pdf_module, "_STREAM_DATA", property(counted))
     kept = pdf_module.write(laid_out, **attachments)
     assert pydyf.Stream.data is original and pydyf.PDF.write is original_write  # put back
-    assert len(serialised) > 3 and set(serialised.values()) == {1}  # every stream, once
+    assert len(serialised) > 3 and set(serialised.values()) == {1}  # every stream pydyf compresses, once
 
     monkeypatch.setattr(pdf_module, "_streams_serialised_once", lambda: contextlib.nullcontext())
     assert pdf_module.write(laid_out, **attachments) == kept

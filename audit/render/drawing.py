@@ -159,9 +159,18 @@ class _Announcements:
 
     def path(self, name: str) -> Path:
         while name not in self.paths:
-            _, written, path = self.connection.recv()
-            self.paths[written] = Path(path)
+            self._receive()
         return self.paths[name]
+
+    def written(self, name: str) -> bool:
+        """Whether `name` is said to be written, without waiting."""
+        while name not in self.paths and self.connection.poll():
+            self._receive()
+        return name in self.paths
+
+    def _receive(self) -> None:
+        _, written, path = self.connection.recv()
+        self.paths[written] = Path(path)
 
 
 class _AnnouncedFile:
@@ -172,6 +181,9 @@ class _AnnouncedFile:
 
     def chunks(self) -> Iterator[bytes]:
         return _chunks_of(self.announced.path(self.name))
+
+    def ready(self) -> bool:
+        return self.announced.written(self.name)
 
 
 def _chunks_of(path: Path) -> Iterator[bytes]:
@@ -188,6 +200,9 @@ class _FileAttachment:
 
     def chunks(self) -> Iterator[bytes]:
         return _chunks_of(self.path)
+
+    def ready(self) -> bool:
+        return True
 
 
 class _DrawnHere:

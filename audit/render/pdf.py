@@ -295,7 +295,11 @@ def lay_out(findings: dict, *, population_pdf_limit: int = 0, table_pdf_limit: i
 class Chunked(Protocol):
     """An attachment read piece by piece (a file, perhaps still being written elsewhere)."""
 
-    def chunks(self) -> Iterable[bytes]: ...
+    def chunks(self) -> Iterable[bytes]:
+        """The attachment's bytes in order, waiting for them if need be."""
+
+    def ready(self) -> bool:
+        """Whether `chunks` would not wait."""
 
 
 Attachable = bytes | Chunked
@@ -346,15 +350,25 @@ class _EmbeddedPieceByPiece:
         return io.BytesIO(f"soc2-audit attachment {name}".encode())
 
     def __call__(self, document: object, pdf: pydyf.PDF) -> None:
-        for stream in pdf.objects:
-            if not isinstance(stream, pydyf.Stream) or stream.extra.get("Type") != "/EmbeddedFile":
-                continue
-            content = self.placeholders[stream.stream[0]]
+        pending = [
+            (stream, self.placeholders[stream.stream[0]])
+            for stream in pdf.objects
+            if isinstance(stream, pydyf.Stream) and stream.extra.get("Type") == "/EmbeddedFile"
+        ]
+        while pending:
+            # The attachments already written first: the PDF process compresses them while the
+            # render still writes the others (at 50,000 deployments it waits for population.xlsx).
+            stream, content = next((item for item in pending if _ready(item[1])), pending[0])
+            pending.remove((stream, content))
             embedded = _Embedded.of(content)
             stream.stream, stream.compress = [embedded.compressed], False
             stream.extra["Params"]["CheckSum"] = f"<{embedded.md5}>"
             stream.extra["Params"]["Size"] = embedded.size
             stream.extra["Filter"] = "/FlateDecode"  # where pydyf puts it: after the others, before Length
+
+
+def _ready(content: Attachable) -> bool:
+    return isinstance(content, bytes) or content.ready()
 
 
 def write(

@@ -384,7 +384,8 @@ def test_each_stream_is_serialised_once_with_the_same_bytes(hostile_findings, mo
 def test_attachments_embedded_piece_by_piece_are_the_bytes_weasyprint_embeds(hostile_findings, monkeypatch):
     """Each attachment is read and compressed a piece at a time into the stream WeasyPrint
     made for it (its placeholder replaced): the PDF is byte for byte the one WeasyPrint
-    writes when it reads every attachment whole; pieces and bytes give the same PDF."""
+    writes when it reads every attachment whole; pieces and bytes give the same PDF. The
+    attachments already written are embedded first, whatever their order in the PDF."""
     laid_out = pdf_module.lay_out(hostile_findings, population_pdf_limit=POPULATION_LIMIT)
     contents = {
         "population_csv": b"run_id,verdict\n" * 50_000,
@@ -392,18 +393,26 @@ def test_attachments_embedded_piece_by_piece_are_the_bytes_weasyprint_embeds(hos
         "population_xlsx": os.urandom(70_000),
     }
 
+    embedded: list[str] = []
+
     class Pieces:
-        def __init__(self, data: bytes) -> None:
-            self.data, self.read = data, 0
+        def __init__(self, name: str, data: bytes, *, written: bool) -> None:
+            self.name, self.data, self.read, self.written = name, data, 0, written
+
+        def ready(self) -> bool:
+            return self.written
 
         def chunks(self):
+            embedded.append(self.name)
             for start in range(0, len(self.data), 65_536):
                 self.read += 1
                 yield self.data[start : start + 65_536]
 
-    pieces = {name: Pieces(data) for name, data in contents.items()}
+    # population.csv still being written: the two written already are embedded first.
+    pieces = {name: Pieces(name, data, written=name != "population_csv") for name, data in contents.items()}
     by_pieces = pdf_module.write(laid_out, **pieces)
     assert all(piece.read > 1 for piece in pieces.values())
+    assert embedded == ["population_xlsx", "findings_json", "population_csv"]
     assert pdf_module.write(laid_out, **contents) == by_pieces
 
     class WholeByWeasyPrint(pdf_module._EmbeddedPieceByPiece):

@@ -82,13 +82,14 @@ class _Sheet:
         *,
         link_column: int,
         formats: dict[str, Format],
+        urls: dict[str, Url],
     ) -> None:
         self.sheet: Worksheet = workbook.add_worksheet(title)
         self.columns = len(columns)
         self.link_column = link_column
         self.link_format = formats["link"]
         self.rows = 0
-        self.links = _LinksByRow(link_column)
+        self.links = _LinksByRow(link_column, urls)
         for column, name in enumerate(columns):
             self.sheet.set_column(column, column, widths.get(name, 14))
         self.sheet.freeze_panes(1, 0)
@@ -195,16 +196,23 @@ class _LinksByRow(dict):
     XlsxWriter keeps a parsed `Url` of nine attributes for every link until the sheet is
     closed: at 50,000 deployments 320,000 of them held about 190 MB. Here a link costs one
     dictionary entry (the link is the findings' own string), and its `Url` is made when
-    XlsxWriter writes the `<hyperlink>` element."""
+    XlsxWriter writes the `<hyperlink>` element, once per run for every sheet (`urls`, which
+    the sheets share: a run with exceptions under several controls is linked from each sheet;
+    XlsxWriter only reads a `Url`)."""
 
-    def __init__(self, column: int) -> None:
+    def __init__(self, column: int, urls: dict[str, Url]) -> None:
         super().__init__()
         self.column = column
+        self.urls = urls
         self._made: tuple[int, dict[int, Url]] | None = None
 
     def __getitem__(self, row: int) -> dict[int, Url]:
         if self._made is None or self._made[0] != row:  # XlsxWriter reads each row twice
-            self._made = (row, {self.column: Url(dict.__getitem__(self, row))})
+            link = dict.__getitem__(self, row)
+            url = self.urls.get(link)
+            if url is None:
+                url = self.urls[link] = Url(link)
+            self._made = (row, {self.column: url})
         return self._made[1]
 
 
@@ -260,6 +268,7 @@ def _write_sheets(workbook: xlsxwriter.Workbook, findings: dict) -> None:
     }
     ids = control_ids(findings)
     columns = [*POPULATION_COLUMNS, *ids]
+    urls: dict[str, Url] = {}
     population = _Sheet(
         workbook,
         "Population",
@@ -267,6 +276,7 @@ def _write_sheets(workbook: xlsxwriter.Workbook, findings: dict) -> None:
         {"repository": 28, "head_sha": 42, "created_at": 26, "head_branch": 18},
         link_column=columns.index("run_id"),
         formats=formats,
+        urls=urls,
     )
     for deployment in findings["deployments"]:
         controls = deployment.get("controls", {})
@@ -285,6 +295,7 @@ def _write_sheets(workbook: xlsxwriter.Workbook, findings: dict) -> None:
             {"repository": 28, "created_at": 26, "detail": 100, "management_response": 60},
             link_column=EXCEPTION_COLUMNS.index("run_id"),
             formats=formats,
+            urls=urls,
         )
         for deployment in findings["deployments"]:
             result = deployment.get("controls", {}).get(control_id, {})

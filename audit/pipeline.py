@@ -289,14 +289,15 @@ def _render(
     output_dir.mkdir(parents=True, exist_ok=True)
     for stale in SIGNATURE_FILES:
         (output_dir / stale).unlink(missing_ok=True)
-    start_report(
+    pending_pdf = start_report(
         held.pop(),
         output_dir,
         population_pdf_limit=settings.population_pdf_limit,
         drawer=drawer,
         check=check_findings,
-    ).finish()
-    snapshot(db, output_dir / "evidence.db")
+    )
+    snapshot(db, output_dir / "evidence.db")  # while the PDF process finishes the PDF
+    pending_pdf.finish()
     progress.say(f"rendered {quarter}: {output_dir}")
     return output_dir
 

@@ -309,25 +309,32 @@ ATTACHMENT_CHUNK = 1 << 20
 """Bytes of an attachment read and compressed at a time."""
 
 
+STORED_AS_IS = frozenset({"population.xlsx"})
+"""Attachments put into the PDF without compressing them again: population.xlsx is a zip
+archive already (deflating it again took 0.17 s at 10,000 deployments and 0.84 s at 50,000,
+in the PDF process's last step, to save 9 %: 0.4 and 2.3 MB)."""
+
+
 @dataclass
 class _Embedded:
-    """What an attachment becomes inside the PDF: its bytes compressed as pydyf compresses a
-    stream (`STREAM_COMPRESSION_LEVEL`), their MD5 and their size."""
+    """What an attachment becomes inside the PDF: its bytes, compressed as pydyf compresses a
+    stream (`STREAM_COMPRESSION_LEVEL`) unless `compress` is false, their MD5 and their size."""
 
-    compressed: bytes
+    data: bytes
     md5: str
     size: int
 
     @classmethod
-    def of(cls, content: Attachable) -> _Embedded:
-        compressor = zlib.compressobj(STREAM_COMPRESSION_LEVEL)
+    def of(cls, content: Attachable, *, compress: bool = True) -> _Embedded:
+        compressor = zlib.compressobj(STREAM_COMPRESSION_LEVEL) if compress else None
         digest = hashlib.md5(usedforsecurity=False)
         size, parts = 0, []
         for chunk in [content] if isinstance(content, bytes) else content.chunks():
             digest.update(chunk)
             size += len(chunk)
-            parts.append(compressor.compress(chunk))
-        parts.append(compressor.flush())
+            parts.append(chunk if compressor is None else compressor.compress(chunk))
+        if compressor is not None:
+            parts.append(compressor.flush())
         return cls(b"".join(parts), digest.hexdigest(), size)
 
 
@@ -344,7 +351,9 @@ class _EmbeddedPieceByPiece:
     process waits for the attachments still being written."""
 
     def __init__(self, contents: dict[str, Attachable]) -> None:
-        self.placeholders = {f"soc2-audit attachment {name}".encode(): content for name, content in contents.items()}
+        self.placeholders = {
+            f"soc2-audit attachment {name}".encode(): (name, content) for name, content in contents.items()
+        }
 
     def attachment(self, name: str) -> io.BytesIO:
         return io.BytesIO(f"soc2-audit attachment {name}".encode())
@@ -358,13 +367,14 @@ class _EmbeddedPieceByPiece:
         while pending:
             # The attachments already written first: the PDF process compresses them while the
             # render still writes the others (at 50,000 deployments it waits for population.xlsx).
-            stream, content = next((item for item in pending if _ready(item[1])), pending[0])
-            pending.remove((stream, content))
-            embedded = _Embedded.of(content)
-            stream.stream, stream.compress = [embedded.compressed], False
+            stream, (name, content) = next((item for item in pending if _ready(item[1][1])), pending[0])
+            pending.remove((stream, (name, content)))
+            embedded = _Embedded.of(content, compress=name not in STORED_AS_IS)
+            stream.stream, stream.compress = [embedded.data], False
             stream.extra["Params"]["CheckSum"] = f"<{embedded.md5}>"
             stream.extra["Params"]["Size"] = embedded.size
-            stream.extra["Filter"] = "/FlateDecode"  # where pydyf puts it: after the others, before Length
+            if name not in STORED_AS_IS:
+                stream.extra["Filter"] = "/FlateDecode"  # where pydyf puts it: after the others, before Length
 
 
 def _ready(content: Attachable) -> bool:

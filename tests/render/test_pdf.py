@@ -420,10 +420,28 @@ def test_attachments_embedded_piece_by_piece_are_the_bytes_weasyprint_embeds(hos
             return io.BytesIO(contents[name.replace(".", "_")])
 
         def __call__(self, document, pdf):
-            pass
+            for stream in pdf.objects:  # population.xlsx, a zip archive, is stored as it is
+                if getattr(stream, "extra", {}).get("Subtype", "").endswith("spreadsheetml.sheet"):
+                    stream.compress = False
 
     monkeypatch.setattr(pdf_module, "_EmbeddedPieceByPiece", WholeByWeasyPrint)
     assert pdf_module.write(laid_out, **contents) == by_pieces
+
+
+def test_the_spreadsheet_is_embedded_as_it_is_and_the_others_compressed(hostile_findings):
+    """population.xlsx is a zip archive: the PDF stores it unfiltered; the others are deflated.
+    Each extracts to exactly its bytes (pikepdf)."""
+    import pikepdf
+
+    laid_out = pdf_module.lay_out(hostile_findings, population_pdf_limit=POPULATION_LIMIT)
+    contents = {"population_csv": b"a,b\n" * 1000, "findings_json": b"{}" * 1000, "population_xlsx": os.urandom(5000)}
+    with pikepdf.open(io.BytesIO(pdf_module.write(laid_out, **contents))) as document:
+        filters = {}
+        for name, attached in document.attachments.items():
+            stream = attached.obj.EF.F
+            filters[name] = str(stream.get("/Filter")) if "/Filter" in stream else None
+            assert stream.read_bytes() == contents[name.replace(".", "_")]
+    assert filters == {"population.csv": "/FlateDecode", "population.xlsx": None, "findings.json": "/FlateDecode"}
 
 
 def test_the_findings_check_waits_for_the_pdf_html_and_comes_before_any_file(hostile_findings, tmp_path):

@@ -33,6 +33,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Protocol
 
+from audit.allocator import return_large_buffers
 from audit.errors import transportable
 
 ATTACHMENTS = ("findings.json", "population.csv", "population.xlsx")
@@ -58,7 +59,10 @@ class PdfProcessFailed(RuntimeError):
 
 @contextmanager
 def pdf_drawer() -> Iterator[PdfDrawer]:
-    """A forked PDF process, stopped when the block ends (with or without its PDF)."""
+    """A forked PDF process, stopped when the block ends (with or without its PDF).
+
+    Large buffers go back to the system when freed, in both processes (`audit.allocator`)."""
+    return_large_buffers()
     if "fork" not in multiprocessing.get_all_start_methods():
         yield _DrawnHere()
         return

@@ -100,7 +100,7 @@ class _ForkedDrawer:
         try:
             self._connection.send(message)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the PDF process has ended: `result` says how
+            pass  # the PDF process has ended: `finish` says how
 
     def finish(self) -> None:
         try:

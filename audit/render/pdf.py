@@ -161,15 +161,21 @@ def _page_references_cached():
 _LAST_PAGE = "_soc2_last_page"
 
 
+def _content_set(stream: pydyf.Stream, data: bytes, *, deflated: bool) -> None:
+    """`stream`'s content made `data`, which pydyf writes as it is; deflated data gets its
+    filter where pydyf would put it (after the dictionary's other keys, before Length)."""
+    stream.stream, stream.compress = [data], False
+    if deflated:
+        stream.extra["Filter"] = "/FlateDecode"
+
+
 def _compressed_now(stream: pydyf.Stream) -> None:
     """`stream` serialised and compressed as pydyf would at writing time, its operators let go."""
     if not stream.compress:
         return
     compressor = zlib.compressobj(STREAM_COMPRESSION_LEVEL)
     data = b"\n".join(pydyf._to_bytes(item) for item in stream.stream)
-    stream.stream = [compressor.compress(data) + compressor.flush()]
-    stream.compress = False
-    stream.extra["Filter"] = "/FlateDecode"  # where pydyf puts it: after the others, before Length
+    _content_set(stream, compressor.compress(data) + compressor.flush(), deflated=True)
 
 
 @contextmanager
@@ -178,8 +184,9 @@ def _pages_compressed_as_drawn():
     written.
 
     WeasyPrint keeps every drawing operator of every page as a small bytes object in a list
-    until pydyf writes the PDF: at 50,000 deployments the drawn pages took about 110 MB more
-    than the layout, while the render's own process still held the findings. WeasyPrint
+    until pydyf writes the PDF: at 50,000 deployments (239 pages) the drawn pages took 67 MB
+    more than the layout, 41 MB compressed as drawn, while the render's own process may still
+    hold the findings. WeasyPrint
     draws a page after adding it to the PDF, so when the next page is added the previous
     one is complete: for the duration of the block its content stream is then serialised and
     compressed exactly as pydyf would (tests/render/test_pdf.py compares the bytes). The last
@@ -208,9 +215,9 @@ def _data_kept(stream: pydyf.Stream) -> bytes:
     """`pydyf.Stream.data`, serialised (and compressed) the first time it is asked for, then
     kept in place of the stream's content: the content is let go, as the stream is written
     once, and pydyf's hashing of every object for the identifier joins the kept bytes
-    instead of a fresh copy of each. At 50,000 deployments the PDF process's peak while
-    pydyf writes went 440 → 390 MB (the attachments, 40 MB compressed, were in memory
-    three times over: the streams' content, their copies to hash, the joined whole)."""
+    instead of a fresh copy of each (measured alone at 50,000 deployments, the PDF
+    process's peak hardly moved, 440 → 431 MB: the copies' memory stayed in the process as
+    freed heap until `audit.allocator` returned large buffers to the system)."""
     kept = stream.__dict__.get(_KEPT_DATA)
     if kept is None:
         kept = stream.__dict__[_KEPT_DATA] = _STREAM_DATA.__get__(stream)
@@ -348,18 +355,17 @@ class _EmbeddedPieceByPiece:
     then: at 50,000 deployments findings.json alone is 109 MB. WeasyPrint is given a
     placeholder for each attachment instead (it makes the file specification, the PDF/A-3
     relationship, the embedded-file stream), and this finisher, called by WeasyPrint once
-    the pages are drawn, puts in each stream the attachment compressed piece by piece, with
-    its MD5 and size, as pydyf would have written it: the same bytes
-    (tests/render/test_pdf.py), a tenth of the memory. The finisher is also where the PDF
-    process waits for the attachments still being written."""
+    the pages are drawn, puts in each stream the attachment read piece by piece, compressed
+    (but `STORED_AS_IS`), with its MD5 and size, as pydyf would have written it: the same
+    bytes (tests/render/test_pdf.py). At 50,000 deployments the attachments are 149 MB and
+    the whole PDF, attachments included, 42 MB. The finisher is also where the PDF process
+    waits for the attachments still being written."""
 
     def __init__(self, contents: dict[str, Attachable]) -> None:
-        self.placeholders = {
-            f"soc2-audit attachment {name}".encode(): (name, content) for name, content in contents.items()
-        }
+        self.placeholders = {_placeholder(name): (name, content) for name, content in contents.items()}
 
     def attachment(self, name: str) -> io.BytesIO:
-        return io.BytesIO(f"soc2-audit attachment {name}".encode())
+        return io.BytesIO(_placeholder(name))
 
     def __call__(self, document: object, pdf: pydyf.PDF) -> None:
         pending = [
@@ -372,12 +378,16 @@ class _EmbeddedPieceByPiece:
             # render still writes the others (at 50,000 deployments it waits for population.xlsx).
             stream, (name, content) = next((item for item in pending if _ready(item[1][1])), pending[0])
             pending.remove((stream, (name, content)))
-            embedded = _Embedded.of(content, compress=name not in STORED_AS_IS)
-            stream.stream, stream.compress = [embedded.data], False
+            deflated = name not in STORED_AS_IS
+            embedded = _Embedded.of(content, compress=deflated)
             stream.extra["Params"]["CheckSum"] = f"<{embedded.md5}>"
             stream.extra["Params"]["Size"] = embedded.size
-            if name not in STORED_AS_IS:
-                stream.extra["Filter"] = "/FlateDecode"  # where pydyf puts it: after the others, before Length
+            _content_set(stream, embedded.data, deflated=deflated)
+
+
+def _placeholder(name: str) -> bytes:
+    """What WeasyPrint embeds for attachment `name` until the finisher puts the attachment in."""
+    return f"soc2-audit attachment {name}".encode()
 
 
 def _ready(content: Attachable) -> bool:
